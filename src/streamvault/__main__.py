@@ -1,0 +1,3 @@
+from streamvault.cli import main
+
+main()

@@ -1,0 +1,129 @@
+"""Settings from environment variables (SPEC §4), validated once at start.
+
+Variable names are the course template's, so existing Helm values keep working. Each group
+reads its own prefix; a variable missing from the environment falls back to the local stack's
+`$STREAMVAULT_HOME/env` file when one exists, so `streamvault ...` works right after
+`streamvault stack up` without sourcing anything.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def streamvault_home() -> Path:
+    return Path(os.environ.get("STREAMVAULT_HOME", ".streamvault")).absolute()
+
+
+def _env_file() -> Path | None:
+    path = streamvault_home() / "env"
+    return path if path.is_file() else None
+
+
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+
+class PgSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="PG_WAREHOUSE_")
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str = ""
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    sslrootcert: str | None = None
+
+    def conninfo(self) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        extra = {"sslrootcert": self.sslrootcert} if self.sslrootcert else {}
+        return make_conninfo(
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            user=self.user,
+            password=self.password,
+            sslmode=self.sslmode,
+            application_name="streamvault",
+            **extra,
+        )
+
+
+class RedisSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="REDIS_")
+
+    host: str
+    port: int
+    password: str | None = None
+    ssl: bool = False
+    ssl_ca_certs: str | None = None
+
+
+class KafkaSettings(_Group):
+    """Managed clouds use SASL_SSL + SCRAM-SHA-512; the local stack uses PLAINTEXT."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_")
+
+    host: str
+    port: int
+    consumer_username: str | None = None
+    consumer_password: str | None = None
+    consumer_group: str | None = None
+    source_topic: str | None = None
+    destination_topic: str | None = None
+    dlq_topic: str | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    ssl_ca_location: str | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def client_config(self) -> dict[str, str]:
+        """librdkafka settings shared by every producer, consumer and admin client."""
+        config = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+        }
+        if self.security_protocol.startswith("SASL"):
+            config["sasl.mechanism"] = self.sasl_mechanism
+            config["sasl.username"] = self.consumer_username or ""
+            config["sasl.password"] = self.consumer_password or ""
+        if self.ssl_ca_location:
+            config["ssl.ca.location"] = self.ssl_ca_location
+        return config
+
+
+class SettingsError(Exception):
+    """Carries one human-readable line per bad or missing variable."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+G = TypeVar("G", bound=_Group)
+
+
+def load(group: type[G]) -> G:
+    """Build a settings group or raise SettingsError naming each offending variable."""
+    prefix = group.model_config.get("env_prefix", "")
+    try:
+        return group(_env_file=_env_file())
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            variable = (prefix + "_".join(str(part) for part in error["loc"])).upper()
+            if error["type"] == "missing":
+                lines.append(f"{variable} is not set")
+            else:
+                lines.append(f"{variable}={error.get('input')!r} is invalid: {error['msg']}")
+        raise SettingsError(lines) from None

@@ -1,0 +1,47 @@
+"""Small helpers the tests share: run the CLI, read topics, connect to the session's servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import psycopg
+import redis
+from confluent_kafka import Consumer, Message
+
+
+def cli(*args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = (),
+        timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `streamvault ARGS` in a child process with the session's environment, changed as asked."""
+    child_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
+    return subprocess.run([sys.executable, "-m", "streamvault", *args], capture_output=True, text=True,
+                          env=child_env, timeout=timeout)
+
+
+def poll_all(consumer: Consumer, expected: int, timeout: float = 60.0) -> list[Message]:
+    """Collect messages until `expected` arrived or the time is up (the caller asserts on what came)."""
+    got, deadline = [], time.monotonic() + timeout
+    while len(got) < expected and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and not message.error():
+            got.append(message)
+    return got
+
+
+def pg_connect(env: dict[str, str] | None = None, **kwargs) -> psycopg.Connection:
+    env = env or dict(os.environ)
+    return psycopg.connect(host=env["PG_WAREHOUSE_HOST"], port=env["PG_WAREHOUSE_PORT"],
+                           dbname=env["PG_WAREHOUSE_DBNAME"], user=env["PG_WAREHOUSE_USER"],
+                           password=env["PG_WAREHOUSE_PASSWORD"], **kwargs)
+
+
+def redis_client(env: dict[str, str] | None = None) -> redis.Redis:
+    env = env or dict(os.environ)
+    return redis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]), password=env["REDIS_PASSWORD"])
+
+
+def kafka_config(env: dict[str, str] | None = None, **extra: object) -> dict[str, object]:
+    env = env or dict(os.environ)
+    return {"bootstrap.servers": f"{env['KAFKA_HOST']}:{env['KAFKA_PORT']}", **extra}

@@ -1,0 +1,62 @@
+"""The local stack: real servers that start idempotently, report health and keep their data."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from confluent_kafka import Consumer, Producer
+
+from streamvault.stack import Stack
+from support import cli, kafka_config, pg_connect, poll_all, redis_client
+
+
+def test_status_json_reports_three_healthy_servers(stack: Stack):
+    result = cli("stack", "status", "--json")
+    servers = json.loads(result.stdout)
+    assert result.returncode == 0, result.stderr
+    assert sorted(server["name"] for server in servers) == ["kafka", "postgres", "redis"]
+    assert all(server["healthy"] is True and server["pid"] for server in servers)
+
+
+def test_up_is_idempotent(stack: Stack):
+    pids = {server["name"]: server["pid"] for server in stack.status()}
+    result = cli("stack", "up")
+    assert result.returncode == 0, result.stderr
+    assert {server["name"]: server["pid"] for server in stack.status()} == pids
+
+
+def test_env_file_configures_clients(stack: Stack):
+    env = dict(line.split("=", 1) for line in stack.env_file.read_text().splitlines())
+    assert env["PG_WAREHOUSE_PORT"] == str(stack.settings.pg_port)
+    assert env["KAFKA_PORT"] == str(stack.settings.kafka_port)
+    with pg_connect(env) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_data_survives_down_and_up(stack: Stack):
+    env = stack.env()
+    marker = uuid.uuid4().hex
+    topic = f"persist-{marker}"
+    with pg_connect(env, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS persist_check (marker text)")
+        conn.execute("INSERT INTO persist_check VALUES (%s)", [marker])
+    redis_client(env).set(f"persist:{marker}", marker)
+    producer = Producer(kafka_config(env, acks="all"))
+    producer.produce(topic, value=marker.encode())
+    assert producer.flush(30) == 0
+
+    stack.down()
+    assert all(not server["running"] for server in stack.status())
+    stack.up()
+
+    with pg_connect(env) as conn:
+        assert conn.execute("SELECT count(*) FROM persist_check WHERE marker = %s", [marker]).fetchone() == (1,)
+    assert redis_client(env).get(f"persist:{marker}") == marker.encode()
+    consumer = Consumer(kafka_config(env, **{"group.id": marker, "auto.offset.reset": "earliest"}))
+    consumer.subscribe([topic])
+    try:
+        values = [m.value() for m in poll_all(consumer, expected=1)]
+    finally:
+        consumer.close()
+    assert values == [marker.encode()]
