@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,12 +15,7 @@ from psycopg import sql
 
 from streamvault.stack import Stack
 from streamvault.stack.settings import StackSettings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from support import free_port
 
 
 @pytest.fixture(scope="session")
@@ -54,16 +48,33 @@ def stack_env(stack: Stack) -> dict[str, str]:
     return stack.env()
 
 
+def _admin(env: dict[str, str]) -> psycopg.Connection:
+    return psycopg.connect(host=env["PG_WAREHOUSE_HOST"], port=env["PG_WAREHOUSE_PORT"],
+                           user=env["PG_WAREHOUSE_USER"], password=env["PG_WAREHOUSE_PASSWORD"],
+                           dbname="postgres", autocommit=True)
+
+
 @pytest.fixture
-def empty_database(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A new, empty database on the session's server, named in PG_WAREHOUSE_DBNAME for the test."""
-    env = stack.env()
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = psycopg.connect(host=env["PG_WAREHOUSE_HOST"], port=env["PG_WAREHOUSE_PORT"],
-                            user=env["PG_WAREHOUSE_USER"], password=env["PG_WAREHOUSE_PASSWORD"],
-                            dbname="postgres", autocommit=True)
-    with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        monkeypatch.setenv("PG_WAREHOUSE_DBNAME", name)
-        yield name
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+def new_database(stack: Stack) -> Iterator[Callable[[], str]]:
+    """Makes empty databases on the session's server; drops them after the test."""
+    env, names = stack.env(), []
+
+    def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with _admin(env) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        names.append(name)
+        return name
+
+    yield make
+    with _admin(env) as admin:
+        for name in names:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def empty_database(new_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty database named in PG_WAREHOUSE_DBNAME for the test."""
+    name = new_database()
+    monkeypatch.setenv("PG_WAREHOUSE_DBNAME", name)
+    return name

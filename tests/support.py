@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -10,6 +11,12 @@ import time
 import psycopg
 import redis
 from confluent_kafka import Consumer, Message
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = (),

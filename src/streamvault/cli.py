@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 import psycopg
@@ -11,14 +13,20 @@ import psycopg
 from streamvault import config
 
 
-def _settings(group: type[config.G]) -> config.G:
-    """Load settings or exit with one line per bad variable, never a traceback."""
+@contextmanager
+def _exit_on_bad_settings() -> Iterator[None]:
+    """A bad or missing variable ends the command with one line per variable, never a traceback."""
     try:
-        return config.load(group)
+        yield
     except config.SettingsError as exc:
         for line in exc.lines:
             click.echo(f"streamvault: configuration error: {line}", err=True)
         sys.exit(2)
+
+
+def _settings(group: type[config.G]) -> config.G:
+    with _exit_on_bad_settings():
+        return config.load(group)
 
 
 @click.group()
@@ -89,3 +97,45 @@ def migrate() -> None:
             click.echo(f"applied {migration.version:04d}_{migration.name}")
     else:
         click.echo("schema is up to date")
+
+
+def _service_loop(service: str, instance_id: str | None = None):
+    from streamvault.services import build_loop
+
+    with _exit_on_bad_settings():
+        return build_loop(service, instance_id)
+
+
+@main.command()
+@click.argument("service", type=click.Choice(["stg", "dds", "cdm"]))
+def run(service: str) -> None:
+    """Run one service until SIGTERM/SIGINT (HTTP: /health, /ready, /metrics on HTTP_PORT)."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _service_loop(service).run()
+
+
+@main.command("reprocess-parked")
+def reprocess_parked() -> None:
+    """Re-drive parked orders whose reference data is now in Redis; report what is still missing."""
+    total = 0
+    while True:
+        sent = _service_loop("stg", instance_id="reprocess-parked").redrive_once()
+        total += sent
+        if sent == 0:
+            break
+    pg = _settings(config.PgSettings)
+    with psycopg.connect(pg.conninfo()) as conn:
+        waiting = conn.execute("SELECT count(*) FROM stg.parked_orders").fetchone()[0]
+    click.echo(f"re-drove {total} parked orders; {waiting} still wait for reference data")
+
+
+# The dashboard (SPEC §2.4) and its BI exports: their code lives in streamvault.dashboard.
+from streamvault.dashboard.cli import dashboard, export  # noqa: E402
+
+main.add_command(dashboard)
+main.add_command(export)
+
+from streamvault.generator.cli import generate  # noqa: E402
+main.add_command(generate)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -100,6 +100,23 @@ class KafkaSettings(_Group):
         if self.ssl_ca_location:
             config["ssl.ca.location"] = self.ssl_ca_location
         return config
+
+
+class DashboardSettings(_Group):
+    """The dashboard's own database login; see docs/dashboard.md.
+
+    Production sets DASHBOARD_PG_USER/DASHBOARD_PG_PASSWORD to a login that is a member of the
+    read-only role `streamvault_dashboard`, so the dashboard never holds the loaders' password.
+    Unset, it falls back to the PG_WAREHOUSE_* login (local stack). Either way every connection
+    runs `SET ROLE streamvault_dashboard` in read-only transactions.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DASHBOARD_")
+
+    pg_user: str | None = None
+    pg_password: str | None = None
+    refresh_seconds: float = Field(5.0, gt=0)
+    top_n: int = Field(10, ge=1)
 
 
 class SettingsError(Exception):

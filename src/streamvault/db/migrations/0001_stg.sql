@@ -12,9 +12,9 @@ CREATE TABLE stg.order_events (
     CONSTRAINT order_events_object_uq UNIQUE (object_type, object_id)
 );
 
--- Orders whose reference data (user, restaurant, menu item) is not in Redis yet: newest version per order.
+-- Order versions whose reference data (user, restaurant, menu item) is not in Redis yet.
 CREATE TABLE stg.parked_orders (
-    object_id        bigint      PRIMARY KEY,
+    object_id        bigint      NOT NULL,
     update_ts        timestamp   NOT NULL,
     sent_dttm        timestamp   NOT NULL,
     message          jsonb       NOT NULL,
@@ -22,5 +22,7 @@ CREATE TABLE stg.parked_orders (
     source_topic     text        NOT NULL,
     source_partition integer     NOT NULL,
     source_offset    bigint      NOT NULL,
-    parked_at        timestamptz NOT NULL DEFAULT now()
+    parked_at        timestamptz NOT NULL DEFAULT now(),
+    last_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (object_id, update_ts, sent_dttm)
 );

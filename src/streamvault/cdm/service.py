@@ -1,0 +1,44 @@
+"""CDM: the two marts, maintained incrementally from DDS order versions (SPEC §2.3)."""
+
+from __future__ import annotations
+
+import psycopg
+
+from streamvault.cdm import transform
+from streamvault.contracts.dds import DdsOrderMessage
+from streamvault.db.sqlfiles import copy_rows, sql
+from streamvault.runtime.stage import Output, Record
+
+NAME = "cdm-service"
+
+
+def _q(name: str) -> str:
+    return sql("streamvault.cdm", name)
+
+
+class CdmStage:
+    name = NAME
+
+    def decode(self, raw: bytes) -> DdsOrderMessage:
+        return transform.decode(raw)
+
+    def load(self, conn: psycopg.Connection, records: list[Record[DdsOrderMessage]]) -> list[Output]:
+        messages = [record.value for record in records]
+        conn.execute(_q("temp_tables.sql"))
+        copy_rows(conn, "tmp_cdm_product_names", ("product_id", "name", "effective_dt"),
+                  ((p.product_id, p.name, m.update_ts) for m in messages for p in m.products))
+        copy_rows(conn, "tmp_cdm_category_names", ("category_id", "name"),
+                  {(p.category_id, p.category_name) for m in messages for p in m.products})
+        copy_rows(conn, "tmp_cdm_orders", ("order_id", "user_id", "version_ts", "version_sent", "counted",
+                                           "product_ids", "category_ids"),
+                  map(transform.order_row, transform.newest_versions(messages)))
+        conn.execute(_q("names.sql"))
+        conn.execute(_q("changed_orders.sql"))
+        conn.execute(_q("apply_deltas.sql"))
+        return []
+
+    def idle(self, conn: psycopg.Connection) -> list[Output]:
+        return []
+
+    def ping(self) -> None:
+        pass

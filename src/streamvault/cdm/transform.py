@@ -1,0 +1,34 @@
+"""Pure CDM logic: the newest version of each order in a batch, as the rows the SQL needs."""
+
+from __future__ import annotations
+
+import msgspec
+
+from streamvault.contracts.dds import DdsOrderMessage
+from streamvault.runtime.stage import Rejected
+
+_decoder = msgspec.json.Decoder(DdsOrderMessage)
+
+
+def decode(raw: bytes) -> DdsOrderMessage:
+    try:
+        return _decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise Rejected(f"invalid DDS message: {exc}") from None
+
+
+def newest_versions(messages: list[DdsOrderMessage]) -> list[DdsOrderMessage]:
+    """Within one batch only each order's newest version matters: the older ones' effects cancel out."""
+    newest: dict = {}
+    for message in messages:
+        seen = newest.get(message.order_id)
+        if seen is None or (message.update_ts, message.sent_dttm) > (seen.update_ts, seen.sent_dttm):
+            newest[message.order_id] = message
+    return list(newest.values())
+
+
+def order_row(message: DdsOrderMessage) -> tuple:
+    products = sorted({p.product_id for p in message.products})
+    categories = sorted({p.category_id for p in message.products})
+    return (message.order_id, message.user_id, message.update_ts, message.sent_dttm,
+            message.status == "CLOSED", products, categories)

@@ -1,0 +1,1 @@
+"""Typed message contracts shared by producers and consumers (msgspec: validated, fast JSON)."""

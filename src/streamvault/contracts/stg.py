@@ -1,0 +1,50 @@
+"""STG -> DDS: the course's reference shape plus what downstream needs (versions, effective times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from msgspec import Struct
+
+SCHEMA_VERSION = 1
+
+
+class StgRestaurant(Struct):
+    id: str
+    name: str
+    update_ts: datetime  # the Redis record's update_ts_utc: the name's effective time
+
+
+class StgUser(Struct):
+    id: str
+    name: str
+    login: str
+    update_ts: datetime
+
+
+class StgProduct(Struct):
+    id: str
+    price: float
+    quantity: int
+    name: str      # as ordered: its effective time is the order version's update_ts
+    category: str  # from the restaurant's menu
+
+
+class StgPayload(Struct):
+    id: int
+    date: datetime
+    cost: float
+    payment: float
+    status: str
+    update_ts: datetime
+    sent_dttm: datetime
+    restaurant: StgRestaurant
+    user: StgUser
+    products: list[StgProduct]
+
+
+class StgOrderMessage(Struct):
+    object_id: int
+    payload: StgPayload
+    object_type: str = "order"
+    schema_version: int = SCHEMA_VERSION

@@ -1,0 +1,5 @@
+"""The live dashboard of SPEC §2.4 (`streamvault dashboard`) and its BI exports."""
+
+from streamvault.dashboard.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,92 @@
+"""The dashboard web app: one page and the JSON API it polls, over the read-only warehouse views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from flask import Flask, Response, abort, jsonify, render_template, request, url_for
+from psycopg_pool import PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from streamvault.config import DashboardSettings, PgSettings
+from streamvault.dashboard.charts import BY_SLUG, CHARTS, LANGS
+from streamvault.dashboard.texts import TEXTS
+from streamvault.dashboard.warehouse import Warehouse
+
+# Everything the page needs comes from this server: no CDN, no inline script, no plug-ins.
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def create_app(settings: DashboardSettings, pg: PgSettings) -> Flask:
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    warehouse = Warehouse(pg, settings)
+    app.extensions["streamvault.warehouse"] = warehouse
+
+    @app.get("/")
+    def page() -> str:
+        lang = request.args.get("lang", LANGS[0])
+        if lang not in LANGS:
+            lang = LANGS[0]
+        config = {
+            "lang": lang,
+            "refreshMs": round(settings.refresh_seconds * 1000),
+            "topN": settings.top_n,
+            "kpisUrl": url_for("kpis"),
+            "charts": {chart.slug: url_for("chart_data", slug=chart.slug) for chart in CHARTS},
+            "texts": TEXTS[lang],
+        }
+        return render_template("index.html", lang=lang, langs=LANGS, t=TEXTS[lang], charts=CHARTS, config=config)
+
+    @app.get("/api/charts/<slug>")
+    def chart_data(slug: str) -> Response:
+        chart = BY_SLUG.get(slug) or abort(404, f"no chart {slug!r}; charts: {', '.join(BY_SLUG)}")
+        items, total = warehouse.chart(chart, _limit())
+        return _versioned({"chart": chart.slug, "measure": chart.measure, "total_items": total, "items": items})
+
+    @app.get("/api/kpis")
+    def kpis() -> Response:
+        return _versioned(warehouse.kpis())
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=exc.description), exc.code or 500
+
+    @app.errorhandler(psycopg.errors.UndefinedTable)
+    def not_migrated(exc: psycopg.Error) -> tuple[Response, int]:
+        app.logger.error("dashboard views missing: %s", exc)
+        return jsonify(error="the dashboard views are missing: run `streamvault migrate`"), 503
+
+    @app.errorhandler(psycopg.Error)
+    @app.errorhandler(PoolTimeout)
+    def unavailable(exc: Exception) -> tuple[Response, int]:
+        app.logger.error("warehouse query failed: %s", exc)
+        return jsonify(error="the warehouse is unavailable"), 503
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = _CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return app
+
+
+def _limit() -> int | None:
+    raw = request.args.get("limit")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        abort(400, "limit must be a positive integer")
+    return int(raw)
+
+
+def _versioned(body: dict[str, Any]) -> Response:
+    """JSON with an ETag of its content: a poll with If-None-Match gets 304 while nothing changed."""
+    response = jsonify(body)
+    response.add_etag()
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)

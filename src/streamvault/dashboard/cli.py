@@ -1,0 +1,55 @@
+"""`streamvault dashboard` and `streamvault export superset`; heavy imports wait until a command runs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from streamvault import config
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default keeps the page on this machine.")
+@click.option("--port", default=8050, show_default=True, type=click.IntRange(0, 65535))
+def dashboard(host: str, port: int) -> None:
+    """Serve the live dashboard of the marts (four charts, KPIs, JSON API) until interrupted."""
+    from werkzeug.serving import make_server
+
+    from streamvault.cli import _settings
+    from streamvault.dashboard import create_app
+
+    app = create_app(_settings(config.DashboardSettings), _settings(config.PgSettings))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one line per 5-second poll
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"dashboard: http://{host}:{server.server_port}/  (Ctrl-C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.extensions["streamvault.warehouse"].close()
+
+
+@click.group()
+def export() -> None:
+    """Dashboards for BI tools, generated from the same chart definitions as `streamvault dashboard`."""
+
+
+@export.command("superset")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("streamvault-superset.zip"), show_default=True)
+@click.option("--db-user", envvar="DASHBOARD_PG_USER", show_envvar=True,
+              help="The read-only login Superset connects as (a member of streamvault_dashboard).")
+def export_superset(output: Path, db_user: str | None) -> None:
+    """An importable Superset dashboard bundle (ZIP of YAML) over the cdm views."""
+    from streamvault.cli import _settings
+    from streamvault.dashboard.superset import bundle
+
+    if not db_user:
+        raise click.UsageError("give the read-only login with --db-user or DASHBOARD_PG_USER")
+    output.write_bytes(bundle(_settings(config.PgSettings), db_user, datetime.now(timezone.utc)))
+    click.echo(f"wrote {output}: import it in Superset (Dashboards → Import), the password is asked there")

@@ -1,0 +1,47 @@
+"""The Data Vault's tables as data, so one loader serves every hub, link and satellite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SetTable:
+    """A hub or link: an insert-only set keyed by its hash key (first column)."""
+
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Satellite:
+    name: str
+    key: str
+    attributes: tuple[str, ...]
+
+    @property
+    def hashdiff(self) -> str:
+        return f"hk_{self.name.removeprefix('s_')}_hashdiff"
+
+
+H_USER = SetTable("h_user", ("h_user_pk", "user_id"))
+H_PRODUCT = SetTable("h_product", ("h_product_pk", "product_id"))
+H_CATEGORY = SetTable("h_category", ("h_category_pk", "category_name"))
+H_RESTAURANT = SetTable("h_restaurant", ("h_restaurant_pk", "restaurant_id"))
+H_ORDER = SetTable("h_order", ("h_order_pk", "order_id", "order_dt"))
+L_ORDER_PRODUCT = SetTable("l_order_product", ("hk_order_product_pk", "h_order_pk", "h_product_pk"))
+L_PRODUCT_RESTAURANT = SetTable("l_product_restaurant", ("hk_product_restaurant_pk", "h_product_pk", "h_restaurant_pk"))
+L_PRODUCT_CATEGORY = SetTable("l_product_category", ("hk_product_category_pk", "h_product_pk", "h_category_pk"))
+L_ORDER_USER = SetTable("l_order_user", ("hk_order_user_pk", "h_order_pk", "h_user_pk"))
+
+# Hubs before links: the links' foreign keys need them.
+SET_TABLES = (H_USER, H_PRODUCT, H_CATEGORY, H_RESTAURANT, H_ORDER,
+              L_ORDER_PRODUCT, L_PRODUCT_RESTAURANT, L_PRODUCT_CATEGORY, L_ORDER_USER)
+
+S_USER_NAMES = Satellite("s_user_names", "h_user_pk", ("username", "userlogin"))
+S_PRODUCT_NAMES = Satellite("s_product_names", "h_product_pk", ("name",))
+S_RESTAURANT_NAMES = Satellite("s_restaurant_names", "h_restaurant_pk", ("name",))
+S_ORDER_COST = Satellite("s_order_cost", "h_order_pk", ("cost", "payment"))
+S_ORDER_STATUS = Satellite("s_order_status", "h_order_pk", ("status",))
+
+SATELLITES = (S_USER_NAMES, S_PRODUCT_NAMES, S_RESTAURANT_NAMES, S_ORDER_COST, S_ORDER_STATUS)

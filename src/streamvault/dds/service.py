@@ -1,0 +1,91 @@
+"""DDS: STG order versions into the Data Vault (set-based), then one message per version to CDM."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+import msgspec
+import psycopg
+from psycopg import sql as pgsql
+
+from streamvault.contracts.stg import StgOrderMessage
+from streamvault.db.sqlfiles import copy_rows, sql
+from streamvault.dds import model, transform
+from streamvault.runtime.stage import Output, Record
+
+NAME = "dds-service"
+_encode = msgspec.json.Encoder().encode
+NEVER = datetime(1, 1, 1)
+
+
+def _q(name: str, **identifiers: pgsql.Composable) -> pgsql.Composed:
+    return pgsql.SQL(sql("streamvault.dds", name)).format(**identifiers)
+
+
+def _names(columns) -> pgsql.Composed:
+    return pgsql.SQL(", ").join(map(pgsql.Identifier, columns))
+
+
+class DdsStage:
+    name = NAME
+
+    def __init__(self, load_src: str):
+        self.load_src = load_src
+
+    def decode(self, raw: bytes) -> StgOrderMessage:
+        return transform.decode(raw)
+
+    def load(self, conn: psycopg.Connection, records: list[Record[StgOrderMessage]]) -> list[Output]:
+        rows = transform.vault_rows([record.value for record in records])
+        for table in model.SET_TABLES:
+            self._insert_set(conn, table, rows.sets[table].values())
+        for sat in model.SATELLITES:
+            self._insert_satellite(conn, sat, rows.observations[sat])
+        return [Output(key, _encode(message)) for key, message in rows.outputs]
+
+    def idle(self, conn: psycopg.Connection) -> list[Output]:
+        return []
+
+    def ping(self) -> None:
+        pass
+
+    def _insert_set(self, conn: psycopg.Connection, table: model.SetTable, rows) -> None:
+        if not rows:
+            return
+        temp = pgsql.Identifier(f"tmp_{table.name}")
+        conn.execute(_q("temp_set.sql", temp=temp, table=pgsql.Identifier(table.name), columns=_names(table.columns)))
+        copy_rows(conn, f"tmp_{table.name}", table.columns, rows)
+        conn.execute(_q("insert_set.sql", table=pgsql.Identifier(table.name), columns=_names(table.columns),
+                        key=pgsql.Identifier(table.columns[0]), temp=temp), {"load_src": self.load_src})
+
+    def _insert_satellite(self, conn: psycopg.Connection, sat: model.Satellite,
+                          observations: list[transform.Observation]) -> None:
+        if not observations:
+            return
+        by_key: dict = defaultdict(list)
+        for obs in observations:
+            by_key[obs.key].append(obs)
+        keys = sorted(by_key)
+        watermarks = {hk: (None if t == NEVER else t) for hk, t in conn.execute(
+            sql("streamvault.dds", "lock_watermarks.sql"), {"sat": sat.name, "keys": keys})}
+        history: dict = defaultdict(list)
+        for key, effective, hashdiff, *attributes in conn.execute(
+                _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
+                   hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes)),
+                {"keys": keys}):
+            history[key].append(transform.SatRow(effective, hashdiff, tuple(attributes)))
+
+        now = datetime.now(timezone.utc)
+        inserts, moved_keys, moved_times = [], [], []
+        for key in keys:
+            added, watermark = transform.new_satellite_rows(history[key], watermarks.get(key), by_key[key])
+            inserts += [(key, *row.attributes, row.effective, now, self.load_src, row.hashdiff) for row in added]
+            if watermark is not None:
+                moved_keys.append(key)
+                moved_times.append(watermark)
+        if inserts:
+            copy_rows(conn, f"dds.{sat.name}",
+                      (sat.key, *sat.attributes, "effective_dt", "load_dt", "load_src", sat.hashdiff), inserts)
+        conn.execute(sql("streamvault.dds", "update_watermarks.sql"),
+                     {"sat": sat.name, "keys": moved_keys, "times": moved_times})

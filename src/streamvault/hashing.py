@@ -1,0 +1,29 @@
+"""The ONE hash-key function of the Data Vault (docs/data-vault.md). Changing it is a breaking change:
+every key already stored would stop matching."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+
+# Fixed forever: uuid5(NAMESPACE_URL, "https://streamvault/data-vault/v1").
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://streamvault/data-vault/v1")
+SEPARATOR = "\x1f"  # ASCII unit separator: cannot occur in a normalised business key part
+
+
+def normalise(part: object) -> str:
+    """Business-key normalisation: text in Unicode NFC, trimmed and case-folded; numbers in decimal."""
+    if isinstance(part, bool) or not isinstance(part, (str, int)):
+        raise TypeError(f"business key parts are str or int, not {type(part).__name__}")
+    return unicodedata.normalize("NFC", str(part)).strip().casefold()
+
+
+def hash_key(entity: str, *business_key: object) -> uuid.UUID:
+    """Deterministic key of a hub (one business key) or a link (the business keys of its hubs, in order)."""
+    return uuid.uuid5(NAMESPACE, entity + SEPARATOR + SEPARATOR.join(normalise(p) for p in business_key))
+
+
+def hash_diff(entity: str, *attributes: object) -> uuid.UUID:
+    """Satellite change detector: attributes exactly as given (a change of case is a change)."""
+    text = SEPARATOR.join("\x00" if a is None else unicodedata.normalize("NFC", str(a)) for a in attributes)
+    return uuid.uuid5(NAMESPACE, entity + SEPARATOR + text)

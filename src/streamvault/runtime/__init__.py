@@ -1,0 +1,1 @@
+"""The one consume -> transform -> load -> commit loop that every service runs."""

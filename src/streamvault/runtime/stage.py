@@ -1,0 +1,55 @@
+"""What a service plugs into the loop: a pure decode and a loader that runs inside the batch's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+import psycopg
+from confluent_kafka import Message
+
+T = TypeVar("T")
+
+
+class Rejected(Exception):
+    """The message can never be processed: it goes to the dead-letter topic with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record(Generic[T]):
+    value: T
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A message for the service's destination topic."""
+
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    source: str
+    destination: str | None
+    dlq: str
+
+
+class Stage(Protocol[T]):
+    name: str
+
+    def decode(self, raw: bytes) -> T:
+        """Parse and validate one message; raise Rejected for bad input. Pure: no I/O."""
+
+    def load(self, conn: psycopg.Connection, records: list[Record[T]]) -> list[Output]:
+        """Write the batch (inside the caller's transaction) and return what goes downstream.
+
+        Must be idempotent: after a crash the same records are loaded again."""
+
+    def idle(self, conn: psycopg.Connection) -> list[Output]:
+        """Periodic work between batches (e.g. re-driving parked data), inside a transaction that
+        commits after its outputs are committed to Kafka."""
+
+    def ping(self) -> None:
+        """Raise if a server the stage needs besides PostgreSQL and Kafka is unreachable."""

@@ -1,0 +1,76 @@
+"""The three services: their default topics, consumer group and HTTP port, and how each is built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streamvault import config
+from streamvault.runtime.loop import ServiceLoop
+from streamvault.runtime.settings import RuntimeSettings
+from streamvault.runtime.stage import Stage, Topics
+
+
+class StgSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    # Never serve a user or restaurant record older than this from the in-process cache.
+    reference_max_age_s: float = Field(5.0, ge=0, validation_alias="STREAMVAULT_REFERENCE_MAX_AGE_SECONDS")
+
+
+def _stg(kafka: config.KafkaSettings) -> Stage:
+    import redis
+
+    from streamvault.stg.service import StgStage
+
+    settings = config.load(config.RedisSettings)
+    client = redis.Redis(host=settings.host, port=settings.port, password=settings.password, ssl=settings.ssl,
+                         ssl_ca_certs=settings.ssl_ca_certs, socket_timeout=5, socket_connect_timeout=5)
+    return StgStage(client, config.load(StgSettings).reference_max_age_s)
+
+
+def _dds(kafka: config.KafkaSettings) -> Stage:
+    from streamvault.dds.service import DdsStage
+
+    return DdsStage(load_src=kafka.source_topic or SERVICES["dds"].source)
+
+
+def _cdm(kafka: config.KafkaSettings) -> Stage:
+    from streamvault.cdm.service import CdmStage
+
+    return CdmStage()
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    source: str
+    destination: str | None
+    http_port: int
+    build: Callable[[config.KafkaSettings], Stage]
+
+
+SERVICES = {
+    "stg": ServiceSpec("stg-service", "order-service_orders", "stg-service-orders", 8001, _stg),
+    "dds": ServiceSpec("dds-service", "stg-service-orders", "dds-service-orders", 8002, _dds),
+    "cdm": ServiceSpec("cdm-service", "dds-service-orders", None, 8003, _cdm),
+}
+
+
+def build_loop(key: str, instance_id: str | None = None) -> ServiceLoop:
+    """Settings from the environment (KAFKA_SOURCE_TOPIC etc. override the defaults); raises SettingsError."""
+    spec = SERVICES[key]
+    kafka = config.load(config.KafkaSettings)
+    runtime = config.load(RuntimeSettings)
+    if runtime.http_port is None:
+        runtime.http_port = spec.http_port
+    if instance_id:
+        runtime.instance_id = instance_id
+    topics = Topics(source=kafka.source_topic or spec.source,
+                    destination=kafka.destination_topic or spec.destination,
+                    dlq=kafka.dlq_topic or f"{spec.name}-dlq")
+    return ServiceLoop(spec.build(kafka), topics, kafka.consumer_group or spec.name, kafka,
+                       config.load(config.PgSettings), runtime)

@@ -1,0 +1,1 @@
+SELECT count(*) FROM stg.parked_orders;

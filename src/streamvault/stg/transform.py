@@ -1,0 +1,63 @@
+"""Pure STG logic: validate a source message, and enrich an order with reference data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from streamvault.contracts.source import MAX_MESSAGE_BYTES, Restaurant, SourceEnvelope, SourceOrder, User
+from streamvault.contracts.stg import StgOrderMessage, StgPayload, StgProduct, StgRestaurant, StgUser
+from streamvault.runtime.stage import Rejected
+
+_envelope = msgspec.json.Decoder(SourceEnvelope)
+_order = msgspec.json.Decoder(SourceOrder)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceObject:
+    envelope: SourceEnvelope
+    order: SourceOrder | None  # None for object types other than "order"
+    raw: bytes
+
+
+def decode(raw: bytes) -> SourceObject:
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise Rejected(f"message of {len(raw)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")
+    if b"\\u0000" in raw:
+        raise Rejected("contains a NUL character (\\u0000), which PostgreSQL text cannot store")
+    try:
+        envelope = _envelope.decode(raw)
+        order = _order.decode(raw) if envelope.object_type == "order" else None
+    except msgspec.DecodeError as exc:
+        raise Rejected(f"invalid source message: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise Rejected(f"invalid source message: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    return SourceObject(envelope, order, raw)
+
+
+def enrich(order: SourceOrder, users: dict[str, User], restaurants: dict[str, Restaurant]
+           ) -> StgOrderMessage | list[str]:
+    """The downstream message, or what is missing in Redis (the order is then parked)."""
+    payload = order.payload
+    user = users.get(payload.user.id)
+    restaurant = restaurants.get(payload.restaurant.id)
+    missing = [] if user else [f"user:{payload.user.id}"]
+    if restaurant is None:
+        missing.append(f"restaurant:{payload.restaurant.id}")
+        return missing
+    menu = {item.id: item for item in restaurant.menu}
+    missing += [f"menu_item:{item.id}" for item in payload.order_items if item.id not in menu]
+    if missing:
+        return missing
+    return StgOrderMessage(
+        object_id=order.object_id,
+        payload=StgPayload(
+            id=order.object_id, date=payload.date, cost=payload.cost, payment=payload.payment,
+            status=payload.final_status, update_ts=payload.update_ts, sent_dttm=order.sent_dttm,
+            restaurant=StgRestaurant(restaurant.id, restaurant.name, restaurant.update_ts_utc),
+            user=StgUser(user.id, user.name, user.login, user.update_ts_utc),
+            products=[StgProduct(item.id, item.price, item.quantity, item.name, menu[item.id].category)
+                      for item in payload.order_items],
+        ),
+    )

@@ -1,0 +1,193 @@
+"""The dashboard page in headless Chromium, served by `streamvault dashboard` over known marts."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from marts import CATEGORIES, ORDERS, PRODUCTS
+
+TOP_N = 3
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SLUGS = ["categories-by-users", "categories-by-orders", "dishes-by-users", "dishes-by-orders"]
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+            return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def server(warehouse_env, tmp_path_factory) -> Iterator[Server]:
+    """The real command on a free port, with a short refresh so that tests wait less for the page to poll."""
+    env = {**os.environ, **warehouse_env, "DASHBOARD_REFRESH_SECONDS": "0.3", "DASHBOARD_TOP_N": str(TOP_N)}
+    log = tmp_path_factory.mktemp("dashboard") / "stderr.log"
+    with open(log, "w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "streamvault", "dashboard", "--port", "0"],
+                                   env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        announced = re.search(r"dashboard: (http://127\.0\.0\.1:\d+)/", process.stdout.readline())
+        assert announced, log.read_text()
+        yield Server(announced[1], process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Seen:
+    """What the page did: every request, dialog, navigation and console error."""
+
+    requests: list[str] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    navigations: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _open(browser: Browser, server: Server, path: str = "/", **context_options) -> tuple[Page, Seen]:
+    page = browser.new_context(**context_options).new_page()
+    seen = Seen()
+    page.on("request", lambda request: seen.requests.append(request.url))
+    page.on("response", lambda response: seen.statuses.append(response.status))
+    page.on("dialog", lambda dialog: (seen.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("framenavigated", lambda frame: setattr(seen, "navigations", seen.navigations + 1))
+    page.on("console", lambda message: message.type == "error" and seen.errors.append(message.text))
+    page.on("pageerror", lambda error: seen.errors.append(str(error)))
+    page.goto(server.url + path)
+    _await_polls(page, 1)
+    return page, seen
+
+
+def _await_polls(page: Page, count: int) -> None:
+    page.wait_for_function(f"() => Number(document.body.dataset.polls) >= {count}")
+
+
+def _chart(page: Page, slug: str) -> list[tuple[str, int]]:
+    """The data inside the chart's ECharts instance, not what the API said."""
+    data = page.evaluate(f"""() => echarts.getInstanceByDom(document.querySelector('#chart-{slug} .chart'))
+                                    .getOption().series[0].data.map(d => [d.name, d.value])""")
+    return [tuple(pair) for pair in data]
+
+
+def _endpoint(server: Server, slug: str) -> list[tuple[str, int]]:
+    """What the page asks for: bar charts show the top N until "show all"."""
+    limit = f"?limit={TOP_N}" if slug.startswith("dishes") else ""
+    return [(item["name"], item["value"]) for item in server.get(f"/api/charts/{slug}{limit}")["items"]]
+
+
+@pytest.fixture
+def known(marts):
+    marts.replace(PRODUCTS, CATEGORIES, ORDERS)
+    return marts
+
+
+def test_the_page_loads_with_no_request_leaving_this_machine(browser, server, known):
+    page, seen = _open(browser, server)
+    assert seen.requests, "the page made no requests at all"
+    assert {urlsplit(url).hostname for url in seen.requests if not url.startswith("data:")} == {"127.0.0.1"}
+    assert seen.errors == []
+
+
+def test_the_four_charts_show_exactly_their_endpoints_data(browser, server, known):
+    page, _ = _open(browser, server)
+    for slug in SLUGS:
+        assert _chart(page, slug) == _endpoint(server, slug), slug
+        assert page.locator(f"#chart-{slug} svg").count() == 1
+    kpis = server.get("/api/kpis")
+    for name in ("orders", "users", "dishes"):
+        assert page.locator(f'[data-kpi="{name}"]').text_content() == str(kpis[name])
+
+
+def test_a_change_in_the_marts_appears_without_reloading_the_page(browser, server, known):
+    page, seen = _open(browser, server)
+    assert ("Пельмени", 9) not in _chart(page, "dishes-by-orders")
+    known.add(products=[("anna", "Пельмени", 9)])
+
+    page.wait_for_function("""() => echarts.getInstanceByDom(document.querySelector('#chart-dishes-by-orders .chart'))
+                                      .getOption().series[0].data.some(d => d.name === 'Пельмени' && d.value === 9)""")
+    assert _chart(page, "dishes-by-orders") == _endpoint(server, "dishes-by-orders")
+    assert seen.navigations == 1
+
+
+def test_unchanged_data_is_not_rendered_again(browser, server, known):
+    page, seen = _open(browser, server)
+    _await_polls(page, 4)
+    renders = page.eval_on_selector_all(".card", "cards => cards.map(card => card.dataset.renders)")
+    assert renders == ["1", "1", "1", "1"]
+    assert 304 in seen.statuses
+
+
+def test_a_dish_named_like_html_shows_as_literal_text(browser, server, marts):
+    marts.replace(products=[("anna", XSS, 2)], categories=[("anna", "<b>Супы</b>", 2)])
+    page, seen = _open(browser, server)
+
+    assert seen.dialogs == []
+    assert page.locator("main img, main b").count() == 0
+    assert _chart(page, "dishes-by-orders") == [(XSS, 2)]
+    assert page.locator("#chart-dishes-by-orders tbody td").first.text_content() == XSS
+    assert page.locator("#chart-categories-by-orders tbody td").first.text_content() == "<b>Супы</b>"
+    assert page.locator("#chart-categories-by-orders svg text", has_text="<b>Супы</b>").count() >= 1
+
+
+def test_empty_marts_show_no_data_yet(browser, server, marts):
+    marts.replace()
+    page, seen = _open(browser, server)
+    assert page.locator("#no-data").is_visible()
+    for slug in SLUGS:
+        assert page.locator(f"#chart-{slug} .chart-empty").is_visible()
+    assert page.locator('[data-kpi="orders"]').text_content() == "0"
+    assert seen.errors == []
+
+
+def test_long_dish_lists_show_the_top_n_until_asked_for_all(browser, server, known):
+    page, _ = _open(browser, server)
+    toggle = page.locator("#chart-dishes-by-users .toggle")
+    assert len(_chart(page, "dishes-by-users")) == TOP_N
+    assert toggle.text_content() == "Показать все (5)"
+
+    toggle.click()
+    page.wait_for_function("() => document.querySelector('#chart-dishes-by-users').dataset.renders === '2'")
+    assert _chart(page, "dishes-by-users") == [
+        (item["name"], item["value"]) for item in server.get("/api/charts/dishes-by-users")["items"]]
+    assert len(_chart(page, "dishes-by-users")) == 5
+
+
+def test_on_a_phone_the_charts_stack_in_one_column_without_sideways_scrolling(browser, server, known):
+    page, _ = _open(browser, server, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    lefts = page.eval_on_selector_all(".card", "cards => cards.map(card => card.getBoundingClientRect().left)")
+    assert len(set(lefts)) == 1
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_command_listens_on_loopback_only(server):
+    port = urlsplit(server.url).port
+    with open("/proc/net/tcp") as table:
+        listening = [line.split()[1] for line in table.readlines()[1:]
+                     if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port]
+    assert listening == ["0100007F:" + f"{port:04X}"]

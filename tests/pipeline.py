@@ -1,0 +1,185 @@
+"""Runs the three services as real child processes against the session's stack, and reads back the result.
+
+Each Pipeline has its own topics, consumer groups and database, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streamvault import config
+from streamvault.kafka.lag import caught_up
+from support import cli, free_port, kafka_config, pg_connect
+
+SERVICES = ("stg", "dds", "cdm")
+
+
+@dataclass
+class Replica:
+    service: str
+    index: int
+    http_port: int
+    log: Path
+    process: subprocess.Popen | None = None
+
+
+@dataclass
+class Pipeline:
+    database: str
+    log_dir: Path
+    replicas: int = 1
+    partitions: int = 3
+    batch_size: int = 2000
+    name: str = field(default_factory=lambda: f"p{uuid.uuid4().hex[:8]}")
+    running: dict[tuple[str, int], Replica] = field(default_factory=dict)
+
+    @property
+    def source_topic(self) -> str:
+        return f"{self.name}.orders"
+
+    def topic(self, service: str) -> str:
+        return {"stg": self.source_topic, "dds": f"{self.name}.stg", "cdm": f"{self.name}.dds"}[service]
+
+    def destination(self, service: str) -> str | None:
+        return {"stg": f"{self.name}.stg", "dds": f"{self.name}.dds", "cdm": None}[service]
+
+    def dlq(self, service: str) -> str:
+        return f"{self.name}.{service}-dlq"
+
+    def group(self, service: str) -> str:
+        return f"{self.name}-{service}"
+
+    def env(self, service: str, index: int, http_port: int) -> dict[str, str]:
+        env = {**os.environ, "PG_WAREHOUSE_DBNAME": self.database, "HTTP_PORT": str(http_port),
+               "HTTP_HOST": "127.0.0.1", "KAFKA_SOURCE_TOPIC": self.topic(service),
+               "KAFKA_CONSUMER_GROUP": self.group(service), "KAFKA_DLQ_TOPIC": self.dlq(service),
+               "STREAMVAULT_INSTANCE_ID": f"r{index}", "STREAMVAULT_BATCH_SIZE": str(self.batch_size),
+               "STREAMVAULT_TOPIC_PARTITIONS": str(self.partitions), "STREAMVAULT_IDLE_INTERVAL_SECONDS": "1",
+               "STREAMVAULT_MAX_BACKOFF_SECONDS": "2", "STREAMVAULT_REFERENCE_MAX_AGE_SECONDS": "1"}
+        destination = self.destination(service)
+        if destination:
+            env["KAFKA_DESTINATION_TOPIC"] = destination
+        return env
+
+    # --- processes -------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Migrate the database and create every topic with the wanted partition count."""
+        result = cli("migrate", env={"PG_WAREHOUSE_DBNAME": self.database})
+        assert result.returncode == 0, result.stderr
+        topics = {self.source_topic, *(self.destination(s) for s in SERVICES), *(self.dlq(s) for s in SERVICES)}
+        admin = AdminClient(kafka_config())
+        futures = admin.create_topics([NewTopic(t, num_partitions=self.partitions) for t in topics if t])
+        for future in futures.values():
+            future.result()
+
+    def start_all(self) -> None:
+        for service in SERVICES:
+            for index in range(self.replicas):
+                self.start(service, index)
+
+    def start(self, service: str, index: int = 0) -> Replica:
+        replica = self.running.get((service, index)) or Replica(
+            service, index, free_port(), self.log_dir / f"{self.name}-{service}-{index}.log")
+        with open(replica.log, "ab") as log:
+            replica.process = subprocess.Popen(
+                [sys.executable, "-m", "streamvault", "run", service], stdout=log, stderr=subprocess.STDOUT,
+                env=self.env(service, index, replica.http_port))
+        self.running[(service, index)] = replica
+        return replica
+
+    def kill(self, service: str, index: int = 0, sig: int = signal.SIGKILL) -> None:
+        replica = self.running[(service, index)]
+        replica.process.send_signal(sig)
+        replica.process.wait(timeout=60)
+
+    def stop_all(self) -> None:
+        for replica in self.running.values():
+            if replica.process and replica.process.poll() is None:
+                replica.process.send_signal(signal.SIGTERM)
+        for replica in self.running.values():
+            if replica.process:
+                try:
+                    replica.process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    replica.process.kill()
+                    replica.process.wait()
+
+    def exit_codes(self) -> dict[str, int | None]:
+        return {f"{r.service}-{r.index}": r.process.poll() for r in self.running.values() if r.process}
+
+    def probe(self, service: str, path: str, index: int = 0) -> int:
+        """HTTP status of a replica's endpoint (0 when it does not answer)."""
+        url = f"http://127.0.0.1:{self.running[(service, index)].http_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return 0
+
+    # --- progress --------------------------------------------------------------------------
+
+    def drained(self, parked: int = 0) -> bool:
+        """Every service has committed past all committed data of its source, and only what can never
+        be completed is parked."""
+        if self.parked() != parked:
+            return False
+        return all(_caught_up(self.group(s), self.topic(s)) for s in SERVICES) and self.parked() == parked
+
+    def wait_drained(self, parked: int = 0, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            exited = {name: code for name, code in self.exit_codes().items() if code is not None}
+            assert not exited, f"services exited: {exited}; logs: {self.log_dir}"
+            if self.drained(parked):
+                return
+            time.sleep(1)
+        caught_up = {s: _caught_up(self.group(s), self.topic(s)) for s in SERVICES}
+        raise AssertionError(f"pipeline not drained after {timeout:.0f}s: parked {self.parked()} (expected {parked}), "
+                             f"caught up {caught_up}; logs: {self.log_dir}")
+
+    def parked(self) -> int:
+        with pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": self.database}) as conn:
+            return conn.execute("SELECT count(*) FROM stg.parked_orders").fetchone()[0]
+
+    def connect(self):
+        return pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": self.database})
+
+    def read_topic(self, topic: str, timeout: float = 20) -> list:
+        """Every committed message of a topic (read_committed, from the beginning)."""
+        consumer = Consumer(kafka_config(**{"group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False,
+                                            "isolation.level": "read_committed"}))
+        try:
+            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+            partitions = [TopicPartition(topic, p, 0) for p in metadata.partitions]
+            ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions}
+            consumer.assign(partitions)
+            messages, deadline = [], time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                positions = {tp.partition: tp.offset for tp in consumer.position(partitions)}
+                if all(positions[p] >= end for p, end in ends.items() if end > 0):
+                    break
+                for message in consumer.consume(1000, 0.5):
+                    if not message.error():
+                        messages.append(message)
+            return messages
+        finally:
+            consumer.close()
+
+
+def _caught_up(group: str, topic: str) -> bool:
+    """Reading from the group's committed offsets finds no committed data (aborted data and markers skip)."""
+    return caught_up(config.load(config.KafkaSettings), group, topic)

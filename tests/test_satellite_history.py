@@ -1,0 +1,70 @@
+"""Satellites are insert-only history: a row only on change, and a late version never becomes current."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import datetime
+
+from streamvault.dds.transform import Observation, SatRow, new_satellite_rows
+from streamvault.hashing import hash_diff
+
+KEY = uuid.uuid4()
+
+
+def obs(hour: int, status: str) -> Observation:
+    return Observation(KEY, datetime(2024, 1, 1, hour), hash_diff("s_order_status", status), (status,))
+
+
+def replay(arrivals: list[Observation]) -> list[SatRow]:
+    """Feed observations one batch at a time, as the service does, and return the table's rows."""
+    rows: list[SatRow] = []
+    watermark = None
+    for observation in arrivals:
+        added, watermark = new_satellite_rows(rows, watermark, [observation])
+        rows = sorted(rows + added, key=lambda r: r.effective)
+    return rows
+
+
+def current(rows: list[SatRow]) -> str:
+    return max(rows, key=lambda r: r.effective).attributes[0]
+
+
+def test_in_order_versions_add_a_row_only_on_change():
+    rows = replay([obs(1, "OPEN"), obs(2, "OPEN"), obs(3, "CLOSED"), obs(4, "CLOSED")])
+    assert [(r.effective.hour, r.attributes[0]) for r in rows] == [(1, "OPEN"), (3, "CLOSED")]
+
+
+def test_replaying_any_version_adds_nothing():
+    arrivals = [obs(1, "CLOSED"), obs(2, "CANCELLED"), obs(3, "CLOSED")]
+    rows = replay(arrivals)
+    assert replay(arrivals + arrivals) == rows
+
+
+def test_a_late_older_version_is_history_not_current():
+    rows = replay([obs(3, "CANCELLED"), obs(1, "CLOSED")])
+    assert current(rows) == "CANCELLED"
+    assert [r.attributes[0] for r in rows] == ["CLOSED", "CANCELLED"]
+
+
+def test_late_version_between_unchanged_versions_keeps_the_newest_current():
+    # CLOSED at 1 and 3 (3 adds no row), then CANCELLED at 2 arrives late.
+    rows = replay([obs(1, "CLOSED"), obs(3, "CLOSED"), obs(2, "CANCELLED")])
+    assert current(rows) == "CLOSED"
+    assert [(r.effective.hour, r.attributes[0]) for r in rows] == [(1, "CLOSED"), (2, "CANCELLED"), (3, "CLOSED")]
+
+
+def test_the_current_row_is_the_newest_version_in_every_arrival_order():
+    versions = [obs(1, "CLOSED"), obs(2, "CANCELLED"), obs(3, "CLOSED"), obs(4, "CLOSED"), obs(5, "CANCELLED")]
+    for arrivals in itertools.permutations(versions):
+        rows = replay(list(arrivals))
+        assert current(rows) == "CANCELLED", arrivals
+        assert {(r.effective, r.attributes) for r in rows} <= {(v.effective, v.attributes) for v in versions}
+        assert {r.attributes[0] for r in rows} == {"CLOSED", "CANCELLED"}
+
+
+def test_one_batch_with_several_versions_equals_in_order_processing():
+    versions = [obs(4, "CLOSED"), obs(1, "OPEN"), obs(2, "OPEN"), obs(3, "CLOSED")]
+    added, watermark = new_satellite_rows([], None, versions)
+    assert [(r.effective.hour, r.attributes[0]) for r in added] == [(1, "OPEN"), (3, "CLOSED")]
+    assert watermark == datetime(2024, 1, 1, 4)
