@@ -26,7 +26,7 @@ class CdmStage:
         messages = [record.value for record in records]
         conn.execute(_q("temp_tables.sql"))
         copy_rows(conn, "tmp_cdm_product_names", ("product_id", "name", "effective_dt"),
-                  ((p.product_id, p.name, m.update_ts) for m in messages for p in m.products))
+                  transform.newest_product_names(messages))
         copy_rows(conn, "tmp_cdm_category_names", ("category_id", "name"),
                   {(p.category_id, p.category_name) for m in messages for p in m.products})
         copy_rows(conn, "tmp_cdm_orders", ("order_id", "user_id", "version_ts", "version_sent", "counted",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from streamvault.contracts.dds import DdsOrderMessage
+from streamvault.db.sqlfiles import uuid_array
 from streamvault.runtime.stage import Rejected
 
 _decoder = msgspec.json.Decoder(DdsOrderMessage)
@@ -28,7 +29,19 @@ def newest_versions(messages: list[DdsOrderMessage]) -> list[DdsOrderMessage]:
 
 
 def order_row(message: DdsOrderMessage) -> tuple:
-    products = sorted({p.product_id for p in message.products})
-    categories = sorted({p.category_id for p in message.products})
     return (message.order_id, message.user_id, message.update_ts, message.sent_dttm,
-            message.status == "CLOSED", products, categories)
+            message.status == "CLOSED", uuid_array({p.product_id for p in message.products}),
+            uuid_array({p.category_id for p in message.products}))
+
+
+def newest_product_names(messages: list[DdsOrderMessage]) -> list[tuple]:
+    """(product_id, name, effective time): per dish, the name of the newest version in the batch."""
+    newest: dict = {}
+    for message in messages:
+        for product in message.products:
+            candidate = (message.update_ts, product.name)
+            seen = newest.get(product.product_id)
+            if seen is None or candidate > seen:
+                newest[product.product_id] = candidate
+    return [(product_id, name, effective) for product_id, (effective, name) in newest.items()]
+

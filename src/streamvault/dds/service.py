@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from streamvault.contracts.stg import StgOrderMessage
-from streamvault.db.sqlfiles import copy_rows, sql
+from streamvault.db.sqlfiles import copy_rows, sql, uuid_array
 from streamvault.dds import model, transform
 from streamvault.runtime.stage import Output, Record
 
@@ -41,7 +41,7 @@ class DdsStage:
         for table in model.SET_TABLES:
             self._insert_set(conn, table, rows.sets[table].values())
         for sat in model.SATELLITES:
-            self._insert_satellite(conn, sat, rows.observations[sat])
+            self._insert_satellite(conn, sat, list(rows.observations[sat].values()))
         return [Output(key, _encode(message)) for key, message in rows.outputs]
 
     def idle(self, conn: psycopg.Connection) -> list[Output]:
@@ -67,13 +67,14 @@ class DdsStage:
         for obs in observations:
             by_key[obs.key].append(obs)
         keys = sorted(by_key)
+        key_array = uuid_array(keys)
         watermarks = {hk: (None if t == NEVER else t) for hk, t in conn.execute(
-            sql("streamvault.dds", "lock_watermarks.sql"), {"sat": sat.name, "keys": keys})}
+            sql("streamvault.dds", "lock_watermarks.sql"), {"sat": sat.name, "keys": key_array})}
         history: dict = defaultdict(list)
         for key, effective, hashdiff, *attributes in conn.execute(
                 _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
                    hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes)),
-                {"keys": keys}):
+                {"keys": key_array}):
             history[key].append(transform.SatRow(effective, hashdiff, tuple(attributes)))
 
         now = datetime.now(timezone.utc)
@@ -88,4 +89,4 @@ class DdsStage:
             copy_rows(conn, f"dds.{sat.name}",
                       (sat.key, *sat.attributes, "effective_dt", "load_dt", "load_src", sat.hashdiff), inserts)
         conn.execute(sql("streamvault.dds", "update_watermarks.sql"),
-                     {"sat": sat.name, "keys": moved_keys, "times": moved_times})
+                     {"sat": sat.name, "keys": uuid_array(moved_keys), "times": moved_times})

@@ -39,7 +39,8 @@ class Observation:
 @dataclass
 class VaultRows:
     sets: dict[model.SetTable, dict[UUID, tuple]] = field(default_factory=lambda: defaultdict(dict))
-    observations: dict[model.Satellite, list[Observation]] = field(default_factory=lambda: defaultdict(list))
+    # Keyed by (key, effective time, hashdiff): a popular dish is observed in every order that has it.
+    observations: dict[model.Satellite, dict[tuple, Observation]] = field(default_factory=lambda: defaultdict(dict))
     outputs: list[tuple[bytes, DdsOrderMessage]] = field(default_factory=list)
 
     def add(self, table: model.SetTable, *row) -> UUID:
@@ -47,7 +48,8 @@ class VaultRows:
         return row[0]
 
     def observe(self, sat: model.Satellite, key: UUID, effective: datetime, *attributes) -> None:
-        self.observations[sat].append(Observation(key, effective, hash_diff(sat.name, *attributes), attributes))
+        hashdiff = hash_diff(sat.name, *attributes)
+        self.observations[sat].setdefault((key, effective, hashdiff), Observation(key, effective, hashdiff, attributes))
 
 
 def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:

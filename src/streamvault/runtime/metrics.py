@@ -7,6 +7,8 @@ from prometheus_client import Counter, Gauge, Histogram
 messages_in = Counter("streamvault_messages_in_total", "Messages consumed and committed", ["service"])
 messages_out = Counter("streamvault_messages_out_total", "Messages produced downstream", ["service"])
 messages_dlq = Counter("streamvault_messages_dlq_total", "Messages sent to the dead-letter topic", ["service"])
+other_objects = Counter("streamvault_other_objects_total",
+                        "Source objects that are not orders: stored raw in stg, not forwarded", ["service"])
 parked = Gauge("streamvault_parked_orders", "Orders waiting for reference data", ["service"])
 batch_size = Histogram("streamvault_batch_size", "Messages per committed batch", ["service"],
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000))

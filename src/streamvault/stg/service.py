@@ -39,6 +39,7 @@ class StgStage:
         conn.execute(_q("upsert_events.sql"))
         orders = [(record.value.order, (record.message.topic(), record.message.partition(), record.message.offset()))
                   for record in records if record.value.order is not None]
+        metrics.other_objects.labels(NAME).inc(len(records) - len(orders))
         return self._forward_or_park(conn, orders)
 
     def idle(self, conn: psycopg.Connection) -> list[Output]:
@@ -60,9 +61,10 @@ class StgStage:
         """Orders go downstream keyed by user (one user's data stays on one partition), or wait parked."""
         users, restaurants = self.reference.lookup({o.payload.user.id for o, _ in orders},
                                                    {o.payload.restaurant.id for o, _ in orders})
+        menus = transform.menus(restaurants)
         outputs, forwarded, parked = [], [], []
         for order, origin in orders:
-            result = transform.enrich(order, users, restaurants)
+            result = transform.enrich(order, users, restaurants, menus)
             version = (order.object_id, order.payload.update_ts, order.sent_dttm)
             if isinstance(result, list):
                 parked.append((*version, _encode(order).decode(), result, *origin))
@@ -80,6 +82,5 @@ class StgStage:
 
 
 def _event_row(obj: transform.SourceObject) -> tuple:
-    envelope = obj.envelope
     update_ts = obj.order.payload.update_ts if obj.order else None
-    return (envelope.object_id, envelope.object_type, envelope.sent_dttm, update_ts, bytes(envelope.payload).decode())
+    return (obj.object_id, obj.object_type, obj.sent_dttm, update_ts, obj.payload_json())

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import msgspec
 
-from streamvault.contracts.source import MAX_MESSAGE_BYTES, Restaurant, SourceEnvelope, SourceOrder, User
+from streamvault.contracts.source import MAX_MESSAGE_BYTES, MenuItem, Restaurant, SourceEnvelope, SourceOrder, User
 from streamvault.contracts.stg import StgOrderMessage, StgPayload, StgProduct, StgRestaurant, StgUser
 from streamvault.runtime.stage import Rejected
 
@@ -16,9 +17,15 @@ _order = msgspec.json.Decoder(SourceOrder)
 
 @dataclass(frozen=True, slots=True)
 class SourceObject:
-    envelope: SourceEnvelope
+    object_id: int
+    object_type: str
+    sent_dttm: datetime
     order: SourceOrder | None  # None for object types other than "order"
     raw: bytes
+
+    def payload_json(self) -> str:
+        """The payload exactly as sent (stored raw in stg.order_events)."""
+        return bytes(_envelope.decode(self.raw).payload).decode()
 
 
 def decode(raw: bytes) -> SourceObject:
@@ -27,17 +34,32 @@ def decode(raw: bytes) -> SourceObject:
     if b"\\u0000" in raw:
         raise Rejected("contains a NUL character (\\u0000), which PostgreSQL text cannot store")
     try:
-        envelope = _envelope.decode(raw)
-        order = _order.decode(raw) if envelope.object_type == "order" else None
+        return _decode(raw)
     except msgspec.DecodeError as exc:
         raise Rejected(f"invalid source message: {exc}") from None
     except UnicodeDecodeError as exc:
         raise Rejected(f"invalid source message: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    return SourceObject(envelope, order, raw)
 
 
-def enrich(order: SourceOrder, users: dict[str, User], restaurants: dict[str, Restaurant]
-           ) -> StgOrderMessage | list[str]:
+def _decode(raw: bytes) -> SourceObject:
+    # Nearly every message is an order: one full decode; the envelope only explains the others.
+    try:
+        order = _order.decode(raw)
+    except msgspec.ValidationError:
+        envelope = _envelope.decode(raw)
+        if envelope.object_type == "order":
+            raise
+        return SourceObject(envelope.object_id, envelope.object_type, envelope.sent_dttm, None, raw)
+    return SourceObject(order.object_id, "order", order.sent_dttm, order, raw)
+
+
+def menus(restaurants: dict[str, Restaurant]) -> dict[str, dict[str, MenuItem]]:
+    """Each restaurant's menu by item id, built once per batch rather than once per order."""
+    return {key: {item.id: item for item in restaurant.menu} for key, restaurant in restaurants.items()}
+
+
+def enrich(order: SourceOrder, users: dict[str, User], restaurants: dict[str, Restaurant],
+           menus: dict[str, dict[str, MenuItem]]) -> StgOrderMessage | list[str]:
     """The downstream message, or what is missing in Redis (the order is then parked)."""
     payload = order.payload
     user = users.get(payload.user.id)
@@ -46,7 +68,7 @@ def enrich(order: SourceOrder, users: dict[str, User], restaurants: dict[str, Re
     if restaurant is None:
         missing.append(f"restaurant:{payload.restaurant.id}")
         return missing
-    menu = {item.id: item for item in restaurant.menu}
+    menu = menus[payload.restaurant.id]
     missing += [f"menu_item:{item.id}" for item in payload.order_items if item.id not in menu]
     if missing:
         return missing
