@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamvault import config
-from streamvault.kafka.lag import caught_up
+from streamvault.kafka import lag
 from support import cli, free_port, kafka_config, pg_connect
 
 SERVICES = ("stg", "dds", "cdm")
@@ -182,4 +182,4 @@ class Pipeline:
 
 def _caught_up(group: str, topic: str) -> bool:
     """Reading from the group's committed offsets finds no committed data (aborted data and markers skip)."""
-    return caught_up(config.load(config.KafkaSettings), group, topic)
+    return lag.caught_up(config.load(config.KafkaSettings), group, topic)

@@ -131,11 +131,11 @@ def reprocess_parked() -> None:
     click.echo(f"re-drove {total} parked orders; {waiting} still wait for reference data")
 
 
-# The dashboard (SPEC §2.4) and its BI exports: their code lives in streamvault.dashboard.
+# Commands whose code lives with its concern.
 from streamvault.dashboard.cli import dashboard, export  # noqa: E402
-
-main.add_command(dashboard)
-main.add_command(export)
-
+from streamvault.demo.cli import demo  # noqa: E402
 from streamvault.generator.cli import generate  # noqa: E402
-main.add_command(generate)
+from streamvault.observe.cli import status  # noqa: E402
+
+for _command in (generate, demo, status, dashboard, export):
+    main.add_command(_command)

@@ -52,6 +52,15 @@ class ServiceSpec:
     http_port: int
     build: Callable[[config.KafkaSettings], Stage]
 
+    def topics(self, kafka: config.KafkaSettings) -> Topics:
+        """KAFKA_SOURCE_TOPIC / _DESTINATION_TOPIC / _DLQ_TOPIC override this service's defaults."""
+        return Topics(source=kafka.source_topic or self.source,
+                      destination=kafka.destination_topic or self.destination,
+                      dlq=kafka.dlq_topic or f"{self.name}-dlq")
+
+    def group(self, kafka: config.KafkaSettings) -> str:
+        return kafka.consumer_group or self.name
+
 
 SERVICES = {
     "stg": ServiceSpec("stg-service", "order-service_orders", "stg-service-orders", 8001, _stg),
@@ -69,8 +78,5 @@ def build_loop(key: str, instance_id: str | None = None) -> ServiceLoop:
         runtime.http_port = spec.http_port
     if instance_id:
         runtime.instance_id = instance_id
-    topics = Topics(source=kafka.source_topic or spec.source,
-                    destination=kafka.destination_topic or spec.destination,
-                    dlq=kafka.dlq_topic or f"{spec.name}-dlq")
-    return ServiceLoop(spec.build(kafka), topics, kafka.consumer_group or spec.name, kafka,
+    return ServiceLoop(spec.build(kafka), spec.topics(kafka), spec.group(kafka), kafka,
                        config.load(config.PgSettings), runtime)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+# eq=False: each table is one constant object, hashed by identity (they key dicts on the hot path).
+@dataclass(frozen=True, eq=False)
 class SetTable:
     """A hub or link: an insert-only set keyed by its hash key (first column)."""
 
@@ -13,7 +14,7 @@ class SetTable:
     columns: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Satellite:
     name: str
     key: str

@@ -49,7 +49,9 @@ class VaultRows:
 
     def observe(self, sat: model.Satellite, key: UUID, effective: datetime, *attributes) -> None:
         hashdiff = hash_diff(sat.name, *attributes)
-        self.observations[sat].setdefault((key, effective, hashdiff), Observation(key, effective, hashdiff, attributes))
+        seen = self.observations[sat]
+        if (key, effective, hashdiff) not in seen:
+            seen[key, effective, hashdiff] = Observation(key, effective, hashdiff, attributes)
 
 
 def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:

@@ -1,0 +1,1 @@
+"""`streamvault demo`: the stack, the three services, the generator and the dashboard in one command."""

@@ -1,0 +1,115 @@
+"""How far a consumer group is behind on a topic, and how many committed messages a topic holds.
+
+With transactional topics the end offset is not a message count: every commit leaves a marker,
+so "end minus committed offset" stays >= 1 after a group has read everything. The only exact
+test is to read from the committed offset with read_committed: a partition is caught up when that
+finds no committed data (aborted data and markers are skipped by the client).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from streamvault.config import KafkaSettings
+
+READ_TIMEOUT_S = 5.0
+_COORDINATOR_BUSY = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                     KafkaError.COORDINATOR_NOT_AVAILABLE}
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    partition: int
+    committed: int | None  # None: the group never committed on this partition
+    end: int  # high watermark
+    caught_up: bool
+    lag: int  # offsets left to read (markers included); 0 when no committed message is left
+
+
+def partition_lags(settings: KafkaSettings, group: str, topic: str) -> list[PartitionLag]:
+    """Per partition of `topic`: the group's committed offset, the end, and whether it is caught up.
+    A topic that does not exist has no partitions. Raises KafkaException when Kafka does not answer."""
+    consumer = _consumer(settings, group)
+    try:
+        partitions = _partitions(consumer, topic)
+        committed = {tp.partition: tp.offset for tp in _committed(consumer, partitions)}
+        bounds = {tp.partition: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S) for tp in partitions}
+        # Where the group resumes: its committed offset, or the earliest one (also past retention).
+        starts = {p: max(committed[p], low) for p, (low, _) in bounds.items()}
+        found = _read(consumer, topic, starts, {p: high for p, (_, high) in bounds.items()}, first_only=True)
+        lags = []
+        for p, (_, high) in sorted(bounds.items()):
+            done = found.get(p) == 0
+            lags.append(PartitionLag(p, committed[p] if committed[p] >= 0 else None, high, done,
+                                     0 if done else max(high - starts[p], 0)))
+        return lags
+    finally:
+        consumer.close()
+
+
+def caught_up(settings: KafkaSettings, group: str, topic: str) -> bool:
+    """The group has committed past every committed message of the topic."""
+    return all(partition.caught_up for partition in partition_lags(settings, group, topic))
+
+
+def committed_messages(settings: KafkaSettings, topic: str) -> int | None:
+    """Committed messages in the topic (e.g. a dead-letter topic), read from the beginning;
+    None when the reading did not reach the end in time (an open transaction holds it back)."""
+    consumer = _consumer(settings, f"streamvault-count-{uuid.uuid4().hex}")
+    try:
+        bounds = {tp.partition: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S)
+                  for tp in _partitions(consumer, topic)}
+        found = _read(consumer, topic, {p: low for p, (low, _) in bounds.items()},
+                      {p: high for p, (_, high) in bounds.items()}, first_only=False)
+        return sum(found.values()) if len(found) == len(bounds) else None
+    finally:
+        consumer.close()
+
+
+def _consumer(settings: KafkaSettings, group: str) -> Consumer:
+    # Assigned, never subscribed: it reads the group's offsets without joining the group.
+    return Consumer({**settings.client_config(), "group.id": group, "enable.auto.commit": False,
+                     "isolation.level": "read_committed", "auto.offset.reset": "earliest", "log_level": 0})
+
+
+def _committed(consumer: Consumer, partitions: list[TopicPartition]) -> list[TopicPartition]:
+    """The group's offsets; retried while the group coordinator moves or loads (e.g. a broker just started)."""
+    deadline = time.monotonic() + READ_TIMEOUT_S
+    while True:
+        try:
+            return consumer.committed(partitions, timeout=READ_TIMEOUT_S)
+        except KafkaException as exc:
+            if exc.args[0].code() not in _COORDINATOR_BUSY or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _partitions(consumer: Consumer, topic: str) -> list[TopicPartition]:
+    metadata = consumer.list_topics(topic, timeout=READ_TIMEOUT_S).topics[topic]
+    return [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+
+
+def _read(consumer: Consumer, topic: str, starts: dict[int, int], ends: dict[int, int], *,
+          first_only: bool) -> dict[int, int]:
+    """Committed messages per partition between its start and end offsets. With `first_only` a
+    partition stops counting at its first message. Partitions not finished in time are left out."""
+    found = {p: 0 for p in starts if starts[p] >= ends[p]}
+    counts = {p: 0 for p in starts if p not in found}
+    if not counts:
+        return found
+    assigned = [TopicPartition(topic, p, starts[p]) for p in counts]
+    consumer.assign(assigned)
+    deadline = time.monotonic() + READ_TIMEOUT_S
+    while counts and time.monotonic() < deadline:
+        for message in consumer.consume(500, 0.2):
+            if message.error() is None and message.partition() in counts:
+                counts[message.partition()] += 1
+        for position in consumer.position(assigned):
+            p = position.partition
+            if p in counts and ((first_only and counts[p]) or max(position.offset, starts[p]) >= ends[p]):
+                found[p] = counts.pop(p)
+    return found
