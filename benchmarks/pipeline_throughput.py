@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--replicas", type=int, default=1, help="instances of each service")
     args = parser.parse_args()
 
     load_stack_env()
@@ -65,7 +66,7 @@ def main() -> None:
                             dbname="postgres", autocommit=True)
     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     pipeline = Pipeline(database=database, log_dir=Path(tempfile.mkdtemp(prefix="streamvault-bench-")),
-                        batch_size=args.batch_size)
+                        batch_size=args.batch_size, replicas=args.replicas)
     try:
         pipeline.prepare()
         timeline = build_timeline(GeneratorOptions(seed=args.seed, orders=args.orders, users=5000, restaurants=50,
@@ -96,10 +97,12 @@ def main() -> None:
             "share_of_baseline": round(expected.order_count / elapsed / baseline, 3),
             "startup_seconds": round(started - launched, 2),
             "batch_size": args.batch_size,
+            "replicas": args.replicas,
         }
         print(json.dumps(result))
     finally:
         pipeline.stop_all()
+        pipeline.delete_topics()
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
 

@@ -52,3 +52,13 @@ def redis_client(env: dict[str, str] | None = None) -> redis.Redis:
 def kafka_config(env: dict[str, str] | None = None, **extra: object) -> dict[str, object]:
     env = env or dict(os.environ)
     return {"bootstrap.servers": f"{env['KAFKA_HOST']}:{env['KAFKA_PORT']}", **extra}
+
+
+def wait_for(condition, what: str, timeout: float = 120) -> None:
+    """Poll until `condition()` holds; a bound on liveness, not a measure of speed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for: {what}")

@@ -20,6 +20,7 @@ from streamvault import config
 from streamvault.generator.model import GeneratorOptions, RedisWrite
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
+from support import wait_for
 
 FAULTS = dict(duplicates=0.05, late=0.04, flips=0.06, reference_changes=0.02, unknown_ids=0.02,
               malformed=0.012, non_orders=0.01)
@@ -135,7 +136,7 @@ def test_a_20s_outage_makes_services_unready_then_they_recover(make_pipeline, st
     pipeline = make_pipeline()
     pipeline.start_all()
     affected = SERVICES if server == "postgres" else ("stg",)
-    _wait_for(lambda: all(pipeline.probe(s, "/ready") == 200 for s in SERVICES), "services ready")
+    wait_for(lambda: all(pipeline.probe(s, "/ready") == 200 for s in SERVICES), "services ready")
     outage = next(s for s in stack.servers if s.name == server)
 
     # The source system is not ours and not down: publish everything, then cut the server while the
@@ -143,27 +144,19 @@ def test_a_20s_outage_makes_services_unready_then_they_recover(make_pipeline, st
     publish_timeline(timeline, pipeline)
     outage.stop()
     down_at = time.monotonic()
-    _wait_for(lambda: all(pipeline.probe(s, "/ready") == 503 for s in affected), "services report not ready")
+    wait_for(lambda: all(pipeline.probe(s, "/ready") == 503 for s in affected), "services report not ready")
     assert all(pipeline.probe(s, "/health") == 200 for s in SERVICES)
     time.sleep(max(0.0, 20 - (time.monotonic() - down_at)))
     outage.launch()
     outage.await_healthy()
 
     pipeline.wait_drained(expected.parked)
-    _wait_for(lambda: all(pipeline.probe(s, "/ready") == 200 for s in SERVICES), "services ready again")
+    wait_for(lambda: all(pipeline.probe(s, "/ready") == 200 for s in SERVICES), "services ready again")
     assert all(code is None for code in pipeline.exit_codes().values())
     assert_dead_letters(pipeline, expected)
     with pipeline.connect() as conn:
         assert_warehouse_matches(conn, expected)
 
-
-def _wait_for(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for: {what}")
 
 
 def _orders(timeline):

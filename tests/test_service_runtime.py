@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 import urllib.request
 
 import msgspec
@@ -14,7 +13,7 @@ from streamvault import config
 from streamvault.generator.model import GeneratorOptions, KafkaMessage, RedisWrite
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
-from support import cli, redis_client
+from support import cli, redis_client, wait_for
 
 
 @pytest.fixture
@@ -24,14 +23,6 @@ def pipeline(stack, new_database, tmp_path):
     yield running
     running.stop_all()
 
-
-def _wait_for(condition, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for: {what}")
 
 
 def _metrics(pipeline: Pipeline, service: str) -> str:
@@ -66,7 +57,7 @@ def test_metrics_count_messages_and_report_lag_per_partition(pipeline):
 
 def test_sigterm_finishes_the_batch_and_exits_cleanly(pipeline):
     pipeline.start_all()
-    _wait_for(lambda: all(pipeline.probe(s, "/ready") == 200 for s in SERVICES), "services ready")
+    wait_for(lambda: all(pipeline.probe(s, "/ready") == 200 for s in SERVICES), "services ready")
     for service in SERVICES:
         pipeline.kill(service, sig=signal.SIGTERM)
     assert {name: code for name, code in pipeline.exit_codes().items()} == {f"{s}-0": 0 for s in SERVICES}
@@ -86,7 +77,7 @@ def test_reprocess_parked_redrives_orders_whose_user_appeared(pipeline):
     pipeline.start("stg")
     publish(type(timeline)(events=tuple(others), stats=timeline.stats), config.load(config.KafkaSettings),
             config.load(config.RedisSettings), pipeline.source_topic, progress=False)
-    _wait_for(lambda: pipeline.parked() == held_orders, f"{held_orders} orders parked")
+    wait_for(lambda: pipeline.parked() == held_orders, f"{held_orders} orders parked")
     pipeline.kill("stg", sig=signal.SIGTERM)  # so that only the command can re-drive them
 
     redis_client().set(user_id, withheld[-1].value)

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import msgspec
-
 from streamvault.contracts.dds import DdsOrderMessage
 from streamvault.db.sqlfiles import uuid_array
-from streamvault.runtime.stage import Rejected
+from streamvault.runtime.stage import strict_decoder
 
-_decoder = msgspec.json.Decoder(DdsOrderMessage)
-
-
-def decode(raw: bytes) -> DdsOrderMessage:
-    try:
-        return _decoder.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise Rejected(f"invalid DDS message: {exc}") from None
+decode = strict_decoder(DdsOrderMessage, "DDS message")
 
 
 def newest_versions(messages: list[DdsOrderMessage]) -> list[DdsOrderMessage]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+import msgspec
 import psycopg
 from confluent_kafka import Message
 
@@ -13,6 +15,19 @@ T = TypeVar("T")
 
 class Rejected(Exception):
     """The message can never be processed: it goes to the dead-letter topic with this reason."""
+
+
+def strict_decoder(message_type: type[T], what: str) -> Callable[[bytes], T]:
+    """JSON into `message_type`; a syntax or schema error makes the message bad input."""
+    decoder = msgspec.json.Decoder(message_type)
+
+    def decode(raw: bytes) -> T:
+        try:
+            return decoder.decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise Rejected(f"invalid {what}: {exc}") from None
+
+    return decode
 
 
 @dataclass(frozen=True, slots=True)

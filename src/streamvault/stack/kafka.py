@@ -6,7 +6,6 @@ import hashlib
 import shutil
 import subprocess
 from importlib import resources
-from pathlib import Path
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 from abc import ABC, abstractmethod
-from pathlib import Path
 
 from streamvault.stack import process
 from streamvault.stack.settings import Secrets, StackSettings
