@@ -36,6 +36,17 @@ class Expected:
     parked: int = 0                                          # versions whose reference data never appears
 
 
+REFERENCES = [  # (table, column, hub): every Data Vault reference
+    ("l_order_product", "h_order_pk", "h_order"), ("l_order_product", "h_product_pk", "h_product"),
+    ("l_product_restaurant", "h_product_pk", "h_product"), ("l_product_restaurant", "h_restaurant_pk", "h_restaurant"),
+    ("l_product_category", "h_product_pk", "h_product"), ("l_product_category", "h_category_pk", "h_category"),
+    ("l_order_user", "h_order_pk", "h_order"), ("l_order_user", "h_user_pk", "h_user"),
+    ("s_user_names", "h_user_pk", "h_user"), ("s_product_names", "h_product_pk", "h_product"),
+    ("s_restaurant_names", "h_restaurant_pk", "h_restaurant"), ("s_order_cost", "h_order_pk", "h_order"),
+    ("s_order_status", "h_order_pk", "h_order"),
+]
+
+
 def version(message: dict) -> tuple[str, str]:
     return (message["payload"]["update_ts"], message["sent_dttm"])
 
@@ -160,6 +171,12 @@ def assert_warehouse_matches(conn, expected: Expected) -> None:
     assert current_names.keys() == expected.product_name_options.keys()
     assert all(name in expected.product_name_options[p] for p, name in current_names.items())
     assert conn.execute("SELECT count(*) FROM dds.l_order_user").fetchone()[0] == len(expected.orders)
+
+    # References are not enforced by foreign keys (migration 0006): the loader's order must keep them whole.
+    for table, column, hub in REFERENCES:
+        orphans = conn.execute(f"SELECT count(*) FROM dds.{table} t LEFT JOIN dds.{hub} h USING ({column}) "
+                               f"WHERE h.{column} IS NULL").fetchone()[0]
+        assert orphans == 0, f"dds.{table}.{column}: {orphans} rows point at no {hub}"
 
     stored = {(t, i): (u.strftime("%Y-%m-%d %H:%M:%S") if u else None) for t, i, u in conn.execute(
         "SELECT object_type, object_id, update_ts FROM stg.order_events")}

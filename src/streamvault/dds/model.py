@@ -19,6 +19,9 @@ class Satellite:
     name: str
     key: str
     attributes: tuple[str, ...]
+    # Orders: all versions of a key travel on one partition (messages are keyed by user), so one
+    # replica writes them. Names of users' dishes and restaurants are written by every replica.
+    one_partition: bool = False
 
     @property
     def hashdiff(self) -> str:
@@ -42,7 +45,7 @@ SET_TABLES = (H_USER, H_PRODUCT, H_CATEGORY, H_RESTAURANT, H_ORDER,
 S_USER_NAMES = Satellite("s_user_names", "h_user_pk", ("username", "userlogin"))
 S_PRODUCT_NAMES = Satellite("s_product_names", "h_product_pk", ("name",))
 S_RESTAURANT_NAMES = Satellite("s_restaurant_names", "h_restaurant_pk", ("name",))
-S_ORDER_COST = Satellite("s_order_cost", "h_order_pk", ("cost", "payment"))
-S_ORDER_STATUS = Satellite("s_order_status", "h_order_pk", ("status",))
+S_ORDER_COST = Satellite("s_order_cost", "h_order_pk", ("cost", "payment"), one_partition=True)
+S_ORDER_STATUS = Satellite("s_order_status", "h_order_pk", ("status",), one_partition=True)
 
 SATELLITES = (S_USER_NAMES, S_PRODUCT_NAMES, S_RESTAURANT_NAMES, S_ORDER_COST, S_ORDER_STATUS)

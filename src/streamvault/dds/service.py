@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime
 
 import msgspec
 import psycopg
@@ -51,13 +51,17 @@ class DdsStage:
         pass
 
     def _insert_set(self, conn: psycopg.Connection, table: model.SetTable, rows) -> None:
+        self._insert_rows(conn, table.name, table.columns, rows)
+
+    def _insert_rows(self, conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows) -> None:
+        """COPY into a temp table, then INSERT … ON CONFLICT DO NOTHING: rows already there stay as they are."""
         if not rows:
             return
-        temp = pgsql.Identifier(f"tmp_{table.name}")
-        conn.execute(_q("temp_set.sql", temp=temp, table=pgsql.Identifier(table.name), columns=_names(table.columns)))
-        copy_rows(conn, f"tmp_{table.name}", table.columns, rows)
-        conn.execute(_q("insert_set.sql", table=pgsql.Identifier(table.name), columns=_names(table.columns),
-                        key=pgsql.Identifier(table.columns[0]), temp=temp), {"load_src": self.load_src})
+        temp = pgsql.Identifier(f"tmp_{table}")
+        conn.execute(_q("temp_set.sql", temp=temp, table=pgsql.Identifier(table), columns=_names(columns)))
+        copy_rows(conn, f"tmp_{table}", columns, rows)
+        conn.execute(_q("insert_set.sql", table=pgsql.Identifier(table), columns=_names(columns),
+                        key=pgsql.Identifier(columns[0]), temp=temp), {"load_src": self.load_src})
 
     def _insert_satellite(self, conn: psycopg.Connection, sat: model.Satellite,
                           observations: list[transform.Observation]) -> None:
@@ -67,26 +71,28 @@ class DdsStage:
         for obs in observations:
             by_key[obs.key].append(obs)
         keys = sorted(by_key)
-        key_array = uuid_array(keys)
-        watermarks = {hk: (None if t == NEVER else t) for hk, t in conn.execute(
-            sql("streamvault.dds", "lock_watermarks.sql"), {"sat": sat.name, "keys": key_array})}
+        params = {"sat": sat.name, "keys": uuid_array(keys)}
+        if sat.one_partition:
+            found = conn.execute(sql("streamvault.dds", "read_watermarks.sql"), params)
+        else:
+            conn.execute(sql("streamvault.dds", "claim_watermarks.sql"), params)
+            found = conn.execute(sql("streamvault.dds", "lock_watermarks.sql"), params)
+        watermarks = {hk: (None if t == NEVER else t) for hk, t in found}
         history: dict = defaultdict(list)
         for key, effective, hashdiff, *attributes in conn.execute(
                 _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
-                   hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes)),
-                {"keys": key_array}):
+                   hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes)), params):
             history[key].append(transform.SatRow(effective, hashdiff, tuple(attributes)))
 
-        now = datetime.now(timezone.utc)
         inserts, moved_keys, moved_times = [], [], []
         for key in keys:
             added, watermark = transform.new_satellite_rows(history[key], watermarks.get(key), by_key[key])
-            inserts += [(key, *row.attributes, row.effective, now, self.load_src, row.hashdiff) for row in added]
-            if watermark is not None:
+            inserts += [(key, *row.attributes, row.effective, row.hashdiff) for row in added]
+            latest = max((row.effective for row in (*history[key], *added)), default=None)
+            if watermark is not None and (latest is None or watermark > latest):
                 moved_keys.append(key)
                 moved_times.append(watermark)
-        if inserts:
-            copy_rows(conn, f"dds.{sat.name}",
-                      (sat.key, *sat.attributes, "effective_dt", "load_dt", "load_src", sat.hashdiff), inserts)
-        conn.execute(sql("streamvault.dds", "update_watermarks.sql"),
-                     {"sat": sat.name, "keys": uuid_array(moved_keys), "times": moved_times})
+        self._insert_rows(conn, sat.name, (sat.key, *sat.attributes, "effective_dt", sat.hashdiff), inserts)
+        if moved_keys:
+            conn.execute(sql("streamvault.dds", "update_watermarks.sql"),
+                         {"sat": sat.name, "keys": uuid_array(moved_keys), "times": moved_times})

@@ -104,7 +104,7 @@ def new_satellite_rows(history: list[SatRow], watermark: datetime | None, observ
         return _first_rows(observations)
     rows = sorted(history, key=lambda r: r.effective)
     times = [r.effective for r in rows]
-    if watermark is None and rows:
+    if rows and (watermark is None or times[-1] > watermark):
         watermark = times[-1]
     added: list[SatRow] = []
 

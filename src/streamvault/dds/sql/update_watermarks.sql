@@ -1,4 +1,5 @@
-UPDATE dds.srv_sat_watermarks AS w
-SET effective_dt = v.effective_dt
+INSERT INTO dds.srv_sat_watermarks AS w (sat, hk, effective_dt)
+SELECT %(sat)s, hk, effective_dt
 FROM unnest(%(keys)s::uuid[], %(times)s::timestamp[]) AS v(hk, effective_dt)
-WHERE w.sat = %(sat)s AND w.hk = v.hk AND v.effective_dt > w.effective_dt;
+ORDER BY hk
+ON CONFLICT (sat, hk) DO UPDATE SET effective_dt = greatest(w.effective_dt, excluded.effective_dt);
