@@ -16,17 +16,10 @@ CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_category_names (
     category_id uuid,
     name        varchar(256)
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_changed (
-    order_id         uuid,
-    user_id          uuid,
-    version_ts       timestamp,
-    version_sent     timestamp,
-    counted          boolean,
-    product_ids      uuid[],
-    category_ids     uuid[],
-    old_user_id      uuid,
-    old_counted      boolean,
-    old_product_ids  uuid[],
-    old_category_ids uuid[]
-) ON COMMIT DELETE ROWS;
+-- An incoming version next to what its order contributed so far.
+CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_changed ON COMMIT DELETE ROWS AS
+SELECT o.*, NULL::uuid AS old_user_id, NULL::boolean AS old_counted,
+       NULL::uuid[] AS old_product_ids, NULL::uuid[] AS old_category_ids
+FROM tmp_cdm_orders AS o
+WITH NO DATA;
 TRUNCATE tmp_cdm_orders, tmp_cdm_product_names, tmp_cdm_category_names, tmp_cdm_changed;
