@@ -55,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=int(time.time()))
-    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--replicas", type=int, default=1, help="instances of each service")
     args = parser.parse_args()
 

@@ -40,7 +40,7 @@ class Pipeline:
     log_dir: Path
     replicas: int = 1
     partitions: int = 3
-    batch_size: int = 2000
+    batch_size: int = 2000  # below the services default: more batch boundaries under test
     name: str = field(default_factory=lambda: f"p{uuid.uuid4().hex[:8]}")
     running: dict[tuple[str, int], Replica] = field(default_factory=dict)
 

@@ -13,7 +13,7 @@ class RuntimeSettings(BaseSettings):
 
     http_host: str = "0.0.0.0"
     http_port: int | None = None
-    batch_size: int = Field(2000, ge=1, le=50_000, validation_alias="STREAMVAULT_BATCH_SIZE")
+    batch_size: int = Field(5000, ge=1, le=50_000, validation_alias="STREAMVAULT_BATCH_SIZE")
     batch_timeout_ms: int = Field(200, ge=1, le=60_000, validation_alias="STREAMVAULT_BATCH_TIMEOUT_MS")
     # Stable per replica (a StatefulSet pod name): the transactional.id, so a restart fences its predecessor.
     instance_id: str = Field(default_factory=socket.gethostname, validation_alias="STREAMVAULT_INSTANCE_ID")
