@@ -119,12 +119,7 @@ def run(service: str) -> None:
 @main.command("reprocess-parked")
 def reprocess_parked() -> None:
     """Re-drive parked orders whose reference data is now in Redis; report what is still missing."""
-    total = 0
-    while True:
-        sent = _service_loop("stg", instance_id="reprocess-parked").redrive_once()
-        total += sent
-        if sent == 0:
-            break
+    total = _service_loop("stg", instance_id="reprocess-parked").redrive()
     pg = _settings(config.PgSettings)
     with psycopg.connect(pg.conninfo()) as conn:
         waiting = conn.execute("SELECT count(*) FROM stg.parked_orders").fetchone()[0]

@@ -21,7 +21,7 @@ class StgSettings(BaseSettings):
     reference_max_age_s: float = Field(5.0, ge=0, validation_alias="STREAMVAULT_REFERENCE_MAX_AGE_SECONDS")
 
 
-def _stg(kafka: config.KafkaSettings) -> Stage:
+def _stg(topics: Topics) -> Stage:
     import redis
 
     from streamvault.stg.service import StgStage
@@ -32,13 +32,13 @@ def _stg(kafka: config.KafkaSettings) -> Stage:
     return StgStage(client, config.load(StgSettings).reference_max_age_s)
 
 
-def _dds(kafka: config.KafkaSettings) -> Stage:
+def _dds(topics: Topics) -> Stage:
     from streamvault.dds.service import DdsStage
 
-    return DdsStage(load_src=kafka.source_topic or SERVICES["dds"].source)
+    return DdsStage(load_src=topics.source)
 
 
-def _cdm(kafka: config.KafkaSettings) -> Stage:
+def _cdm(topics: Topics) -> Stage:
     from streamvault.cdm.service import CdmStage
 
     return CdmStage()
@@ -50,7 +50,7 @@ class ServiceSpec:
     source: str
     destination: str | None
     http_port: int
-    build: Callable[[config.KafkaSettings], Stage]
+    build: Callable[[Topics], Stage]
 
     def topics(self, kafka: config.KafkaSettings) -> Topics:
         """KAFKA_SOURCE_TOPIC / _DESTINATION_TOPIC / _DLQ_TOPIC override this service's defaults."""
@@ -78,5 +78,5 @@ def build_loop(key: str, instance_id: str | None = None) -> ServiceLoop:
         runtime.http_port = spec.http_port
     if instance_id:
         runtime.instance_id = instance_id
-    return ServiceLoop(spec.build(kafka), spec.topics(kafka), spec.group(kafka), kafka,
-                       config.load(config.PgSettings), runtime)
+    topics = spec.topics(kafka)
+    return ServiceLoop(spec.build(topics), topics, spec.group(kafka), kafka, config.load(config.PgSettings), runtime)

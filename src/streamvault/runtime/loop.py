@@ -222,11 +222,15 @@ class ServiceLoop:
                 ("source_topic", message.topic().encode()), ("source_partition", str(message.partition()).encode()),
                 ("source_offset", str(message.offset()).encode())]
 
-    def redrive_once(self) -> int:
-        """One round of the stage's periodic work outside the loop (`streamvault reprocess-parked`)."""
+    def redrive(self) -> int:
+        """The stage's periodic work outside the loop (`streamvault reprocess-parked`), repeated until
+        a round sends nothing; returns how many messages were sent."""
         self.pool.open(wait=True, timeout=30)
         try:
-            return self._idle()
+            total = 0
+            while sent := self._idle():
+                total += sent
+            return total
         finally:
             self._close()
 

@@ -82,5 +82,6 @@ class StgStage:
 
 
 def _event_row(obj: transform.SourceObject) -> tuple:
+    envelope = obj.envelope
     update_ts = obj.order.payload.update_ts if obj.order else None
-    return (obj.object_id, obj.object_type, obj.sent_dttm, update_ts, obj.payload_json())
+    return (envelope.object_id, envelope.object_type, envelope.sent_dttm, update_ts, obj.payload_json)

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import msgspec
 
-from streamvault.contracts.source import MAX_MESSAGE_BYTES, MenuItem, Restaurant, SourceEnvelope, SourceOrder, User
+from streamvault.contracts.source import (MAX_MESSAGE_BYTES, MenuItem, OrderPayload, Restaurant, SourceEnvelope,
+                                          SourceOrder, User)
 from streamvault.contracts.stg import StgOrderMessage, StgPayload, StgProduct, StgRestaurant, StgUser
 from streamvault.runtime.stage import Rejected
 
 _envelope = msgspec.json.Decoder(SourceEnvelope)
-_order = msgspec.json.Decoder(SourceOrder)
+_payload = msgspec.json.Decoder(OrderPayload)
 
 
 @dataclass(frozen=True, slots=True)
 class SourceObject:
-    object_id: int
-    object_type: str
-    sent_dttm: datetime
+    envelope: SourceEnvelope
+    payload_json: str          # the payload exactly as sent: stored raw in stg.order_events
     order: SourceOrder | None  # None for object types other than "order"
-    raw: bytes
-
-    def payload_json(self) -> str:
-        """The payload exactly as sent (stored raw in stg.order_events)."""
-        return bytes(_envelope.decode(self.raw).payload).decode()
 
 
 def decode(raw: bytes) -> SourceObject:
@@ -42,15 +36,15 @@ def decode(raw: bytes) -> SourceObject:
 
 
 def _decode(raw: bytes) -> SourceObject:
-    # Nearly every message is an order: one full decode; the envelope only explains the others.
+    envelope = _envelope.decode(raw)
+    payload_json = bytes(envelope.payload).decode()  # the envelope scan does not check UTF-8; this does
+    if envelope.object_type != "order":
+        return SourceObject(envelope, payload_json, None)
     try:
-        order = _order.decode(raw)
-    except msgspec.ValidationError:
-        envelope = _envelope.decode(raw)
-        if envelope.object_type == "order":
-            raise
-        return SourceObject(envelope.object_id, envelope.object_type, envelope.sent_dttm, None, raw)
-    return SourceObject(order.object_id, "order", order.sent_dttm, order, raw)
+        payload = _payload.decode(envelope.payload)
+    except msgspec.ValidationError as exc:
+        raise Rejected(f"invalid order payload: {exc}") from None
+    return SourceObject(envelope, payload_json, SourceOrder(envelope.object_id, "order", envelope.sent_dttm, payload))
 
 
 def menus(restaurants: dict[str, Restaurant]) -> dict[str, dict[str, MenuItem]]:
