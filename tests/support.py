@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg
 import redis
@@ -14,9 +16,24 @@ from confluent_kafka import Consumer, Message
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now and outside the kernel's ephemeral range, so that no outgoing connection of the
+    busy test session can take it before the server we start binds it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = _ports.randrange(20000, low)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+
+
+_ports = random.Random()
+_handed_out: set[int] = set()
 
 
 def cli(*args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = (),

@@ -96,6 +96,7 @@ def first_run(demo_env: dict[str, str]) -> FirstRun:
                 if code == 0 and all(s["lag"] == 0 for s in status["services"].values()):
                     break
             time.sleep(2)
+        assert demo.poll() is None, f"the demo exited with {demo.returncode}:\n{output.read_text()[-3000:]}"
         pids = {path.stem: int(path.read_text()) for path in (home / "demo").glob("*.pid")}
         pids.update({server: int((home / server / "pid").read_text()) for server in SERVERS})
     finally:
