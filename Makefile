@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STREAMVAULT := $(VENV)/bin/streamvault
 
-.PHONY: install system-packages demo test stack-up stack-down clean
+.PHONY: install system-packages demo test bench stack-up stack-down clean
 
 install: system-packages $(VENV)/.installed
 
@@ -21,6 +21,12 @@ demo: install
 
 test: install
 	$(VENV)/bin/pytest
+
+# End-to-end throughput on the local stack, one and two replicas per service (JSON lines).
+bench: install
+	$(STREAMVAULT) stack up
+	$(PY) benchmarks/pipeline_throughput.py --orders 30000
+	$(PY) benchmarks/pipeline_throughput.py --orders 30000 --replicas 2
 
 stack-up: install
 	$(STREAMVAULT) stack up

@@ -9,16 +9,15 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from uuid import UUID
 
 from streamvault.generator.model import RedisWrite
-from streamvault.hashing import hash_key
+from streamvault.hashing import HashKey, hash_key
 
 
 @dataclass
 class Expected:
-    product_counters: dict[tuple[UUID, UUID], tuple[str, int]] = field(default_factory=dict)
-    category_counters: dict[tuple[UUID, UUID], tuple[str, int]] = field(default_factory=dict)
+    product_counters: dict[tuple[HashKey, HashKey], tuple[str, int]] = field(default_factory=dict)
+    category_counters: dict[tuple[HashKey, HashKey], tuple[str, int]] = field(default_factory=dict)
     dlq: list[tuple[bytes | None, bytes]] = field(default_factory=list)
     stg_objects: dict[tuple[str, int], str | None] = field(default_factory=dict)  # -> newest update_ts
     orders: set[int] = field(default_factory=set)          # reach DDS
@@ -127,9 +126,9 @@ def compute(events) -> Expected:
 
 def actual_marts(conn) -> tuple[dict, dict]:
     products = {(u, p): (name, count) for u, p, name, count in conn.execute(
-        "SELECT user_id, product_id, product_name, order_cnt FROM cdm.user_product_counters")}
+        "SELECT user_id::text, product_id::text, product_name, order_cnt FROM cdm.user_product_counters")}
     categories = {(u, c): (name, count) for u, c, name, count in conn.execute(
-        "SELECT user_id, category_id, category_name, order_cnt FROM cdm.user_category_counters")}
+        "SELECT user_id::text, category_id::text, category_name, order_cnt FROM cdm.user_category_counters")}
     return products, categories
 
 

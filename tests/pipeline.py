@@ -84,8 +84,9 @@ class Pipeline:
         for future in futures.values():
             future.result()
 
-    def delete_topics(self) -> None:
-        topics = [self.source_topic, *(self.destination(s) for s in SERVICES), *(self.dlq(s) for s in SERVICES)]
+    def delete_topics(self, extra: tuple[str, ...] = ()) -> None:
+        topics = [self.source_topic, *(self.destination(s) for s in SERVICES), *(self.dlq(s) for s in SERVICES),
+                  *extra]
         admin = AdminClient(kafka_config())  # must outlive its futures
         for future in admin.delete_topics([t for t in topics if t]).values():
             future.result()

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import itertools
-import uuid
 from datetime import datetime
 
-from streamvault.dds.transform import Observation, SatRow, new_satellite_rows
+from streamvault.dds.transform import Version, new_satellite_rows
 from streamvault.hashing import hash_diff
 
-KEY = uuid.uuid4()
+def obs(hour: int, status: str) -> Version:
+    return Version(datetime(2024, 1, 1, hour), hash_diff("s_order_status", status), (status,))
 
 
-def obs(hour: int, status: str) -> Observation:
-    return Observation(KEY, datetime(2024, 1, 1, hour), hash_diff("s_order_status", status), (status,))
-
-
-def replay(arrivals: list[Observation]) -> list[SatRow]:
+def replay(arrivals: list[Version]) -> list[Version]:
     """Feed observations one batch at a time, as the service does, and return the table's rows."""
-    rows: list[SatRow] = []
+    rows: list[Version] = []
     watermark = None
     for observation in arrivals:
         added, watermark = new_satellite_rows(rows, watermark, [observation])
@@ -26,7 +22,7 @@ def replay(arrivals: list[Observation]) -> list[SatRow]:
     return rows
 
 
-def current(rows: list[SatRow]) -> str:
+def current(rows: list[Version]) -> str:
     return max(rows, key=lambda r: r.effective).attributes[0]
 
 
@@ -68,3 +64,24 @@ def test_one_batch_with_several_versions_equals_in_order_processing():
     added, watermark = new_satellite_rows([], None, versions)
     assert [(r.effective.hour, r.attributes[0]) for r in added] == [(1, "OPEN"), (3, "CLOSED")]
     assert watermark == datetime(2024, 1, 1, 4)
+
+
+def test_how_arrivals_are_cut_into_batches_changes_nothing():
+    """A batch is its versions in effective order, one at a time: whatever the batch boundaries."""
+    versions = [obs(1, "CLOSED"), obs(2, "CANCELLED"), obs(3, "CLOSED"), obs(4, "CLOSED"), obs(5, "CANCELLED")]
+    for arrivals in itertools.permutations(versions):
+        for cuts in itertools.product((False, True), repeat=len(arrivals) - 1):
+            batches, batch = [], [arrivals[0]]
+            for cut, version in zip(cuts, arrivals[1:], strict=True):
+                if cut:
+                    batches.append(batch)
+                    batch = []
+                batch.append(version)
+            batches.append(batch)
+            rows: list[Version] = []
+            watermark = None
+            for batch in batches:
+                added, watermark = new_satellite_rows(rows, watermark, batch)
+                rows = sorted(rows + added, key=lambda r: r.effective)
+            one_by_one = replay([v for batch in batches for v in sorted(batch, key=lambda v: v.effective)])
+            assert rows == one_by_one, (arrivals, cuts)

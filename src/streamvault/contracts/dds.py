@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import UUID
 
-from msgspec import Struct
+from streamvault.contracts import Contract
+from streamvault.hashing import HashKey
 
 SCHEMA_VERSION = 1
 
 
-class DdsProduct(Struct):
-    product_id: UUID   # h_product_pk
+class DdsProduct(Contract):
+    product_id: HashKey   # h_product_pk
     name: str
-    category_id: UUID  # h_category_pk
+    category_id: HashKey  # h_category_pk
     category_name: str
 
 
-class DdsOrderMessage(Struct):
-    order_id: UUID     # h_order_pk
-    user_id: UUID      # h_user_pk
+class DdsOrderMessage(Contract):
+    order_id: HashKey     # h_order_pk
+    user_id: HashKey      # h_user_pk
     status: str
     update_ts: datetime
     sent_dttm: datetime

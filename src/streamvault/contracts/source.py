@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
-from msgspec import Meta, Struct
+from msgspec import Meta
+
+from streamvault.contracts import Contract
 
 EntityId = Annotated[str, Meta(pattern=r"^[0-9a-f]{24}$")]
 ItemId = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -17,23 +19,23 @@ OrderStatus = Literal["OPEN", "COOKING", "DELIVERING", "CLOSED", "CANCELLED"]
 MAX_MESSAGE_BYTES = 1_048_576
 
 
-class Ref(Struct):
+class Ref(Contract):
     id: EntityId
 
 
-class OrderItem(Struct):
+class OrderItem(Contract):
     id: ItemId
     name: Name
     price: Amount
     quantity: Annotated[int, Meta(gt=0, le=10_000)]
 
 
-class StatusChange(Struct):
+class StatusChange(Contract):
     status: OrderStatus
     dttm: datetime
 
 
-class OrderPayload(Struct):
+class OrderPayload(Contract):
     restaurant: Ref
     user: Ref
     date: datetime
@@ -47,7 +49,7 @@ class OrderPayload(Struct):
     update_ts: datetime
 
 
-class SourceEnvelope(Struct):
+class SourceEnvelope(Contract):
     """What every source object has; `payload` stays raw until its type is known."""
 
     object_id: Annotated[int, Meta(ge=0, le=2**63 - 1)]
@@ -56,21 +58,21 @@ class SourceEnvelope(Struct):
     payload: msgspec.Raw
 
 
-class SourceOrder(Struct):
+class SourceOrder(Contract):
     object_id: Annotated[int, Meta(ge=0, le=2**63 - 1)]
     object_type: Literal["order"]
     sent_dttm: datetime
     payload: OrderPayload
 
 
-class MenuItem(Struct):
+class MenuItem(Contract):
     id: ItemId = msgspec.field(name="_id")
     name: Name
     price: Amount
     category: Name
 
 
-class User(Struct):
+class User(Contract):
     """Redis value under the user's `_id`."""
 
     id: EntityId = msgspec.field(name="_id")
@@ -79,7 +81,7 @@ class User(Struct):
     update_ts_utc: datetime
 
 
-class Restaurant(Struct):
+class Restaurant(Contract):
     """Redis value under the restaurant's `_id`; the only source of a dish's category."""
 
     id: EntityId = msgspec.field(name="_id")

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from msgspec import Struct
+from streamvault.contracts import Contract
 
 SCHEMA_VERSION = 1
 
 
-class StgRestaurant(Struct):
+class StgRestaurant(Contract):
     id: str
     name: str
     update_ts: datetime  # the Redis record's update_ts_utc: the name's effective time
 
 
-class StgUser(Struct):
+class StgUser(Contract):
     id: str
     name: str
     login: str
     update_ts: datetime
 
 
-class StgProduct(Struct):
+class StgProduct(Contract):
     id: str
     price: float
     quantity: int
@@ -30,7 +30,7 @@ class StgProduct(Struct):
     category: str  # from the restaurant's menu
 
 
-class StgPayload(Struct):
+class StgPayload(Contract):
     id: int
     date: datetime
     cost: float
@@ -43,7 +43,7 @@ class StgPayload(Struct):
     products: list[StgProduct]
 
 
-class StgOrderMessage(Struct):
+class StgOrderMessage(Contract):
     object_id: int
     payload: StgPayload
     object_type: str = "order"

@@ -12,6 +12,7 @@ from psycopg import sql as pgsql
 from streamvault.contracts.stg import StgOrderMessage
 from streamvault.db.sqlfiles import copy_rows, sql, uuid_array
 from streamvault.dds import model, transform
+from streamvault.hashing import HashKey
 from streamvault.runtime.stage import Output, Record
 
 NAME = "dds-service"
@@ -41,7 +42,7 @@ class DdsStage:
         for table in model.SET_TABLES:
             self._insert_set(conn, table, rows.sets[table].values())
         for sat in model.SATELLITES:
-            self._insert_satellite(conn, sat, list(rows.observations[sat].values()))
+            self._insert_satellite(conn, sat, rows.versions[sat])
         return [Output(key, _encode(message)) for key, message in rows.outputs]
 
     def idle(self, conn: psycopg.Connection) -> list[Output]:
@@ -64,13 +65,10 @@ class DdsStage:
                         key=pgsql.Identifier(columns[0]), temp=temp), {"load_src": self.load_src})
 
     def _insert_satellite(self, conn: psycopg.Connection, sat: model.Satellite,
-                          observations: list[transform.Observation]) -> None:
-        if not observations:
+                          seen: dict[HashKey, list[transform.Version]]) -> None:
+        if not seen:
             return
-        by_key: dict = defaultdict(list)
-        for obs in observations:
-            by_key[obs.key].append(obs)
-        keys = sorted(by_key)
+        keys = sorted(seen)
         params = {"sat": sat.name, "keys": uuid_array(keys)}
         if sat.one_partition:
             found = conn.execute(sql("streamvault.dds", "read_watermarks.sql"), params)
@@ -78,15 +76,15 @@ class DdsStage:
             conn.execute(sql("streamvault.dds", "claim_watermarks.sql"), params)
             found = conn.execute(sql("streamvault.dds", "lock_watermarks.sql"), params)
         watermarks = {hk: (None if t == NEVER else t) for hk, t in found}
-        history: dict = defaultdict(list)
+        history: dict[HashKey, list[transform.Version]] = defaultdict(list)
         for key, effective, hashdiff, *attributes in conn.execute(
                 _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
                    hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes)), params):
-            history[key].append(transform.SatRow(effective, hashdiff, tuple(attributes)))
+            history[key].append(transform.Version(effective, hashdiff, tuple(attributes)))
 
         inserts, moved_keys, moved_times = [], [], []
         for key in keys:
-            added, watermark = transform.new_satellite_rows(history[key], watermarks.get(key), by_key[key])
+            added, watermark = transform.new_satellite_rows(history[key], watermarks.get(key), seen[key])
             inserts += [(key, *row.attributes, row.effective, row.hashdiff) for row in added]
             latest = max((row.effective for row in (*history[key], *added)), default=None)
             if watermark is not None and (latest is None or watermark > latest):

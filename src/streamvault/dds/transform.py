@@ -3,142 +3,191 @@
 from __future__ import annotations
 
 import bisect
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import UUID
+from functools import lru_cache, partial
+from operator import itemgetter
+from typing import NamedTuple
 
 from streamvault.contracts.dds import DdsOrderMessage, DdsProduct
 from streamvault.contracts.stg import StgOrderMessage
 from streamvault.dds import model
-from streamvault.hashing import hash_diff, hash_key
+from streamvault.hashing import HashKey, hash_diff, hash_key
 from streamvault.runtime.stage import strict_decoder
 
 decode = strict_decoder(StgOrderMessage, "STG message")
+_effective = itemgetter(0)
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One version's attributes of a satellite key, valid from `effective`."""
+class Version(NamedTuple):
+    """A satellite key's attributes valid from `effective`: seen in a message, or stored as a row."""
 
-    key: UUID
     effective: datetime
-    hashdiff: UUID
+    hashdiff: HashKey
     attributes: tuple
+
+
+# Version((effective, hashdiff, attributes)) without the NamedTuple constructor's Python-level call:
+# vault_rows builds several per order.
+_version = partial(tuple.__new__, Version)
 
 
 @dataclass
 class VaultRows:
-    sets: dict[model.SetTable, dict[UUID, tuple]]
-    # Keyed by (key, effective time, hashdiff): a popular dish is observed in every order that has it.
-    observations: dict[model.Satellite, dict[tuple, Observation]]
+    sets: dict[model.SetTable, dict[HashKey, tuple]]
+    # Per satellite, every version of every key seen in the batch (a popular dish: in almost every order).
+    versions: dict[model.Satellite, dict[HashKey, list[Version]]]
     outputs: list[tuple[bytes, DdsOrderMessage]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """A user or a restaurant under one name: its hub row and its name's satellite values."""
+
+    key: HashKey
+    hub: tuple
+    hashdiff: HashKey
+    attributes: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class _Dish:
+    """What one menu item of one restaurant adds to the vault besides its order."""
+
+    product: HashKey
+    h_product: tuple
+    h_category: tuple
+    l_product_restaurant: tuple
+    l_product_category: tuple
+    name: tuple
+    name_hashdiff: HashKey
+    message: DdsProduct
+
+
+# Users, restaurants and dishes recur in almost every batch: their keys, rows and hashdiffs are computed once.
+
+@lru_cache(maxsize=262_144)
+def _user(user_id: str, name: str, login: str) -> _Named:
+    key = hash_key("user", user_id)
+    return _Named(key, (key, user_id), hash_diff(model.S_USER_NAMES.name, name, login), (name, login))
+
+
+@lru_cache(maxsize=16_384)
+def _restaurant(restaurant_id: str, name: str) -> _Named:
+    key = hash_key("restaurant", restaurant_id)
+    return _Named(key, (key, restaurant_id), hash_diff(model.S_RESTAURANT_NAMES.name, name), (name,))
+
+
+@lru_cache(maxsize=65_536)
+def _dish(item_id: str, name: str, category: str, restaurant_id: str) -> _Dish:
+    product, category_key = hash_key("product", item_id), hash_key("category", category)
+    product_restaurant = hash_key("product_restaurant", item_id, restaurant_id)
+    product_category = hash_key("product_category", item_id, category)
+    return _Dish(product, (product, item_id), (category_key, category),
+                 (product_restaurant, product, hash_key("restaurant", restaurant_id)),
+                 (product_category, product, category_key), (name,), hash_diff(model.S_PRODUCT_NAMES.name, name),
+                 DdsProduct(product, name, category_key, category))
+
+
+_status_hashdiff = lru_cache(maxsize=None)(partial(hash_diff, model.S_ORDER_STATUS.name))  # five statuses
 
 
 def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
     """Hub, link and satellite rows of a batch, each once. The hot path of DDS: plain dicts, no helpers."""
-    sets = {table: {} for table in model.SET_TABLES}
-    observations = {sat: {} for sat in model.SATELLITES}
-    rows = VaultRows(sets, observations)
+    sets: dict[model.SetTable, dict[HashKey, tuple]] = {table: {} for table in model.SET_TABLES}
+    versions: dict[model.Satellite, dict[HashKey, list[Version]]] = {sat: defaultdict(list) for sat in model.SATELLITES}
+    rows = VaultRows(sets, versions)
     h_order, h_user, h_restaurant = sets[model.H_ORDER], sets[model.H_USER], sets[model.H_RESTAURANT]
     h_product, h_category = sets[model.H_PRODUCT], sets[model.H_CATEGORY]
     l_order_user, l_order_product = sets[model.L_ORDER_USER], sets[model.L_ORDER_PRODUCT]
     l_product_restaurant, l_product_category = sets[model.L_PRODUCT_RESTAURANT], sets[model.L_PRODUCT_CATEGORY]
-
-    def observe(sat: model.Satellite, key: UUID, effective: datetime, *attributes) -> None:
-        hashdiff = hash_diff(sat.name, *attributes)
-        seen = observations[sat]
-        if (key, effective, hashdiff) not in seen:
-            seen[key, effective, hashdiff] = Observation(key, effective, hashdiff, attributes)
+    user_names, restaurant_names = versions[model.S_USER_NAMES], versions[model.S_RESTAURANT_NAMES]
+    product_names = versions[model.S_PRODUCT_NAMES]
+    order_cost, order_status = versions[model.S_ORDER_COST], versions[model.S_ORDER_STATUS]
 
     for message in messages:
         p = message.payload
+        user = _user(p.user.id, p.user.name, p.user.login)
+        restaurant = _restaurant(p.restaurant.id, p.restaurant.name)
         order = hash_key("order", p.id)
-        user = hash_key("user", p.user.id)
-        restaurant = hash_key("restaurant", p.restaurant.id)
         h_order[order] = (order, p.id, p.date)
-        h_user[user] = (user, p.user.id)
-        h_restaurant[restaurant] = (restaurant, p.restaurant.id)
+        h_user[user.key] = user.hub
+        h_restaurant[restaurant.key] = restaurant.hub
         link = hash_key("order_user", p.id, p.user.id)
-        l_order_user[link] = (link, order, user)
-        observe(model.S_USER_NAMES, user, p.user.update_ts, p.user.name, p.user.login)
-        observe(model.S_RESTAURANT_NAMES, restaurant, p.restaurant.update_ts, p.restaurant.name)
-        observe(model.S_ORDER_COST, order, p.update_ts, p.cost, p.payment)
-        observe(model.S_ORDER_STATUS, order, p.update_ts, p.status)
-        products: dict[UUID, DdsProduct] = {}
+        l_order_user[link] = (link, order, user.key)
+        user_names[user.key].append(_version((p.user.update_ts, user.hashdiff, user.attributes)))
+        restaurant_names[restaurant.key].append(
+            _version((p.restaurant.update_ts, restaurant.hashdiff, restaurant.attributes)))
+        order_cost[order].append(_version((
+            p.update_ts, hash_diff(model.S_ORDER_COST.name, p.cost, p.payment), (p.cost, p.payment))))
+        order_status[order].append(_version((p.update_ts, _status_hashdiff(p.status), (p.status,))))
+        products: dict[HashKey, DdsProduct] = {}
         for item in p.products:
-            product = hash_key("product", item.id)
-            category = hash_key("category", item.category)
-            h_product[product] = (product, item.id)
-            h_category[category] = (category, item.category)
+            dish = _dish(item.id, item.name, item.category, p.restaurant.id)
+            h_product[dish.product] = dish.h_product
+            h_category[dish.h_category[0]] = dish.h_category
+            l_product_restaurant[dish.l_product_restaurant[0]] = dish.l_product_restaurant
+            l_product_category[dish.l_product_category[0]] = dish.l_product_category
             link = hash_key("order_product", p.id, item.id)
-            l_order_product[link] = (link, order, product)
-            link = hash_key("product_restaurant", item.id, p.restaurant.id)
-            l_product_restaurant[link] = (link, product, restaurant)
-            link = hash_key("product_category", item.id, item.category)
-            l_product_category[link] = (link, product, category)
-            observe(model.S_PRODUCT_NAMES, product, p.update_ts, item.name)
-            if product not in products:
-                products[product] = DdsProduct(product, item.name, category, item.category)
+            l_order_product[link] = (link, order, dish.product)
+            product_names[dish.product].append(_version((p.update_ts, dish.name_hashdiff, dish.name)))
+            products.setdefault(dish.product, dish.message)
         rows.outputs.append((p.user.id.encode(), DdsOrderMessage(
-            order_id=order, user_id=user, status=p.status, update_ts=p.update_ts, sent_dttm=p.sent_dttm,
+            order_id=order, user_id=user.key, status=p.status, update_ts=p.update_ts, sent_dttm=p.sent_dttm,
             products=list(products.values()))))
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class SatRow:
-    effective: datetime
-    hashdiff: UUID
-    attributes: tuple
-
-
-def new_satellite_rows(history: list[SatRow], watermark: datetime | None, observations: list[Observation]
-                       ) -> tuple[list[SatRow], datetime | None]:
+def new_satellite_rows(history: list[Version], watermark: datetime | None, seen: list[Version]
+                       ) -> tuple[list[Version], datetime | None]:
     """Rows to insert for one key, and its new watermark (newest effective time seen).
 
     A row is added only when its attributes differ from the row before it in effective time. A late,
     older version never becomes current: if it would, the attributes that were current at the
     watermark are written again at the watermark's time. Replays add nothing.
     """
-    if not history and watermark is None:
-        return _first_rows(observations)
-    rows = sorted(history, key=lambda r: r.effective)
+    seen = sorted(seen, key=_effective)  # stable: of two versions at one time, the first seen stays
+    latest = max(history, key=_effective) if history else None
+    if latest is not None and (watermark is None or latest.effective > watermark):
+        watermark = latest.effective
+    if watermark is None or seen[0].effective > watermark:
+        return _newer_rows(latest, seen), seen[-1].effective
+    rows = sorted(history, key=_effective)
     times = [r.effective for r in rows]
-    if rows and (watermark is None or times[-1] > watermark):
-        watermark = times[-1]
-    added: list[SatRow] = []
+    added: list[Version] = []
 
-    def insert(row: SatRow) -> None:
+    def insert(row: Version) -> None:
         index = bisect.bisect(times, row.effective)
         times.insert(index, row.effective)
         rows.insert(index, row)
         added.append(row)
 
-    for obs in sorted(observations, key=lambda o: o.effective):
-        index = bisect.bisect_left(times, obs.effective)
-        if index < len(times) and times[index] == obs.effective:
+    for version in seen:
+        index = bisect.bisect_left(times, version.effective)
+        if index < len(times) and times[index] == version.effective:
             continue  # this version is recorded already
-        row = SatRow(obs.effective, obs.hashdiff, obs.attributes)
-        if watermark is None or obs.effective > watermark:
-            if not rows or rows[-1].hashdiff != obs.hashdiff:
-                insert(row)
-            watermark = obs.effective
+        if watermark is None or version.effective > watermark:
+            if not rows or rows[-1].hashdiff != version.hashdiff:
+                insert(version)
+            watermark = version.effective
             continue
         before = rows[index - 1] if index > 0 else None
-        if before is not None and before.hashdiff == obs.hashdiff:
+        if before is not None and before.hashdiff == version.hashdiff:
             continue
         current = rows[-1] if rows else None
-        insert(row)
-        if current is not None and rows[-1] is row and obs.effective < watermark:
-            insert(SatRow(watermark, current.hashdiff, current.attributes))
+        insert(version)
+        if current is not None and rows[-1] is version and version.effective < watermark:
+            insert(Version(watermark, current.hashdiff, current.attributes))
     return added, watermark
 
 
-def _first_rows(observations: list[Observation]) -> tuple[list[SatRow], datetime]:
-    """A key seen for the first time (every new order): one row per change, in effective order."""
-    ordered = sorted(observations, key=lambda o: o.effective)
-    added: list[SatRow] = []
-    for obs in ordered:
-        if not added or (added[-1].hashdiff != obs.hashdiff and added[-1].effective != obs.effective):
-            added.append(SatRow(obs.effective, obs.hashdiff, obs.attributes))
-    return added, ordered[-1].effective
+def _newer_rows(current: Version | None, seen: list[Version]) -> list[Version]:
+    """Versions all newer than anything recorded (the usual case: every new order, every unchanged
+    name): one row per change, in effective order."""
+    added: list[Version] = []
+    for version in seen:
+        if current is None or (current.hashdiff != version.hashdiff and current.effective != version.effective):
+            added.append(version)
+            current = version
+    return added

@@ -75,7 +75,7 @@ class StgStage:
             copy_rows(conn, "tmp_parked", ("object_id", "update_ts", "sent_dttm", "message", "missing",
                                            "source_topic", "source_partition", "source_offset"), parked)
             conn.execute(_q("park.sql"))
-        if forwarded:
+        if forwarded and conn.execute(_q("any_parked.sql")).fetchone()[0]:
             copy_rows(conn, "tmp_forwarded", ("object_id", "update_ts", "sent_dttm"), forwarded)
             conn.execute(_q("unpark.sql"))
         return outputs

@@ -61,4 +61,4 @@ UPDATE cdm.srv_order_contributions AS c
 SET user_id = t.user_id, version_ts = t.version_ts, version_sent = t.version_sent, counted = t.counted,
     product_ids = t.product_ids, category_ids = t.category_ids
 FROM tmp_cdm_changed AS t
-WHERE c.order_id = t.order_id;
+WHERE c.order_id = t.order_id AND NOT t.first_seen;

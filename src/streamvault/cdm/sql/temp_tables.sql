@@ -19,7 +19,7 @@ CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_category_names (
 -- An incoming version next to what its order contributed so far.
 CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_changed ON COMMIT DELETE ROWS AS
 SELECT o.*, NULL::uuid AS old_user_id, NULL::boolean AS old_counted,
-       NULL::uuid[] AS old_product_ids, NULL::uuid[] AS old_category_ids
+       NULL::uuid[] AS old_product_ids, NULL::uuid[] AS old_category_ids, NULL::boolean AS first_seen
 FROM tmp_cdm_orders AS o
 WITH NO DATA;
 TRUNCATE tmp_cdm_orders, tmp_cdm_product_names, tmp_cdm_category_names, tmp_cdm_changed;
