@@ -3,12 +3,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STREAMVAULT := $(VENV)/bin/streamvault
 
-.PHONY: install system-packages demo test bench stack-up stack-down clean
+.PHONY: install system-packages deploy-tools demo test bench stack-up stack-down clean
 
 install: system-packages $(VENV)/.installed
 
 system-packages:
 	@scripts/install-system-packages.sh
+
+# helm, built with the Go toolchain into .tools/bin (tests/test_deploy.py renders the chart with it).
+deploy-tools:
+	@scripts/install-deploy-tools.sh
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(STREAMVAULT) demo
 
-test: install
+test: install deploy-tools
 	$(VENV)/bin/pytest
 
 # End-to-end throughput on the local stack, one and two replicas per service (JSON lines).
@@ -36,4 +40,4 @@ stack-down: install
 
 clean:
 	-$(STREAMVAULT) stack down
-	rm -rf $(VENV) .streamvault
+	rm -rf $(VENV) .streamvault .tools

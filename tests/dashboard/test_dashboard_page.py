@@ -10,6 +10,7 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,21 +35,36 @@ class Server:
             return json.load(response)
 
 
-@pytest.fixture(scope="module")
-def server(warehouse_env, tmp_path_factory) -> Iterator[Server]:
-    """The real command on a free port, with a short refresh so that tests wait less for the page to poll."""
-    env = {**os.environ, **warehouse_env, "DASHBOARD_REFRESH_SECONDS": "0.3", "DASHBOARD_TOP_N": str(TOP_N)}
-    log = tmp_path_factory.mktemp("dashboard") / "stderr.log"
+def start_dashboard(env: dict[str, str], log: Path) -> Server:
+    """The real command on a free port."""
     with open(log, "w") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "streamvault", "dashboard", "--port", "0"],
-                                   env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+                                   env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    announced = re.search(r"dashboard: (http://127\.0\.0\.1:\d+)/", process.stdout.readline())
+    if not announced:
+        process.kill()
+        raise AssertionError(log.read_text())
+    return Server(announced[1], process)
+
+
+@pytest.fixture(scope="module")
+def server(warehouse_env, tmp_path_factory) -> Iterator[Server]:
+    """With a short refresh, so that tests wait less for the page to poll."""
+    running = start_dashboard({**warehouse_env, "DASHBOARD_REFRESH_SECONDS": "0.3", "DASHBOARD_TOP_N": str(TOP_N)},
+                              tmp_path_factory.mktemp("dashboard") / "stderr.log")
     try:
-        announced = re.search(r"dashboard: (http://127\.0\.0\.1:\d+)/", process.stdout.readline())
-        assert announced, log.read_text()
-        yield Server(announced[1], process)
+        yield running
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        running.process.terminate()
+        running.process.wait(timeout=30)
+
+
+def test_sigterm_stops_the_dashboard_cleanly(warehouse_env, tmp_path):
+    """docker stop and Kubernetes send SIGTERM: the server closes its pool and exits 0, as on Ctrl-C."""
+    running = start_dashboard(warehouse_env, tmp_path / "stderr.log")
+    assert running.get("/api/kpis") is not None
+    running.process.terminate()
+    assert running.process.wait(timeout=30) == 0
 
 
 @pytest.fixture(scope="module")

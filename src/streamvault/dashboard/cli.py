@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,6 +27,8 @@ def dashboard(host: str, port: int) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one line per 5-second poll
     server = make_server(host, port, app, threaded=True)
     click.echo(f"dashboard: http://{host}:{server.server_port}/  (Ctrl-C stops it)")
+    # SIGTERM (docker stop, Kubernetes) stops it like Ctrl-C; as a container's PID 1 it would otherwise be ignored.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

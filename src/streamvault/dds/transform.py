@@ -65,9 +65,10 @@ class _Dish:
     message: DdsProduct
 
 
-# Users, restaurants and dishes recur in almost every batch: their keys, rows and hashdiffs are computed once.
+# Users, restaurants and dishes recur in almost every batch: their keys, rows and hashdiffs are computed once
+# (bounded: ~400 bytes an entry).
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=65_536)
 def _user(user_id: str, name: str, login: str) -> _Named:
     key = hash_key("user", user_id)
     return _Named(key, (key, user_id), hash_diff(model.S_USER_NAMES.name, name, login), (name, login))
@@ -90,7 +91,7 @@ def _dish(item_id: str, name: str, category: str, restaurant_id: str) -> _Dish:
                  DdsProduct(product, name, category_key, category))
 
 
-_status_hashdiff = lru_cache(maxsize=None)(partial(hash_diff, model.S_ORDER_STATUS.name))  # five statuses
+_status_hashdiff = lru_cache(maxsize=64)(partial(hash_diff, model.S_ORDER_STATUS.name))
 
 
 def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
