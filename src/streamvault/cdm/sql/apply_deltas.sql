@@ -48,14 +48,14 @@ SET order_cnt = c.order_cnt + d.delta
 FROM tmp_cdm_deltas AS d
 WHERE d.kind = 'c' AND d.delta < 0 AND c.user_id = d.user_id AND c.category_id = d.item_id;
 
--- A pair whose count falls to 0 has no row.
+-- A pair whose count falls to 0 has no row (only a removal can bring it there).
 DELETE FROM cdm.user_product_counters AS c
 USING tmp_cdm_deltas AS d
-WHERE d.kind = 'p' AND c.user_id = d.user_id AND c.product_id = d.item_id AND c.order_cnt = 0;
+WHERE d.kind = 'p' AND d.delta < 0 AND c.user_id = d.user_id AND c.product_id = d.item_id AND c.order_cnt = 0;
 
 DELETE FROM cdm.user_category_counters AS c
 USING tmp_cdm_deltas AS d
-WHERE d.kind = 'c' AND c.user_id = d.user_id AND c.category_id = d.item_id AND c.order_cnt = 0;
+WHERE d.kind = 'c' AND d.delta < 0 AND c.user_id = d.user_id AND c.category_id = d.item_id AND c.order_cnt = 0;
 
 UPDATE cdm.srv_order_contributions AS c
 SET user_id = t.user_id, version_ts = t.version_ts, version_sent = t.version_sent, counted = t.counted,
