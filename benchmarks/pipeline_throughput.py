@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -111,9 +112,43 @@ def load_stack_env() -> None:
         os.environ.setdefault(key, "".join(shlex.split(value)))
 
 
+def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, processes: dict[str, list[int]] | None,
+                orders_before: int) -> dict:
+    """One backlog through the running services: published to `topic`, then made visible at once."""
+    timeline = build_timeline(options)
+    expected = compute(timeline.events)
+    publish(timeline, config.load(config.KafkaSettings), config.load(config.RedisSettings), topic, progress=False)
+    messages = sum(1 for _ in timeline.messages)
+    backlog, baseline = read_all(topic, messages)
+    copy_in_one_transaction(backlog, pipeline.source_topic)
+    started = time.perf_counter()
+    cpu_before = cpu_seconds(processes)
+    with pipeline.connect() as conn:
+        while conn.execute("SELECT count(*) FROM cdm.srv_order_contributions").fetchone()[0] \
+                < orders_before + len(expected.orders):
+            time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    cpu_after = cpu_seconds(processes)
+    pipeline.wait_drained(expected.parked)
+    return {
+        "orders_in_warehouse_before": orders_before,
+        "orders": len(expected.orders),
+        "order_versions": expected.order_count,
+        "messages": messages,
+        "seconds": round(elapsed, 2),
+        "orders_per_s": round(expected.order_count / elapsed),
+        "baseline_kafka_read_per_s": round(baseline),
+        "cpu_us_per_order": {name: round(1e6 * (cpu_after[name] - cpu_before[name]) / expected.order_count)
+                             for name in processes},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, default=20000)
+    parser.add_argument("--orders", type=int, default=20000, help="orders per round")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="backlogs one after another; later ones meet the history of the earlier ones "
+                             "(same users and dishes, new orders): the cost per order must not grow")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--replicas", type=int, default=1, help="instances of each service")
@@ -127,52 +162,41 @@ def main() -> None:
     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     pipeline = Pipeline(database=database, log_dir=Path(tempfile.mkdtemp(prefix="streamvault-bench-")),
                         batch_size=args.batch_size, replicas=args.replicas)
+    backlogs = [f"{pipeline.name}.backlog{n}" for n in range(args.rounds)]
     try:
         pipeline.prepare()
-        timeline = build_timeline(GeneratorOptions(seed=args.seed, orders=args.orders, users=5000, restaurants=50,
-                                                   unknown_ids=0, malformed=0.001))
-        expected = compute(timeline.events)
-        backlog_topic = f"{pipeline.name}.backlog"
-        publish(timeline, config.load(config.KafkaSettings), config.load(config.RedisSettings),
-                backlog_topic, progress=False)
-        messages = sum(1 for _ in timeline.messages)
-        backlog, baseline = read_all(backlog_topic, messages)
-
         servers = stack_pids()
         launched = time.perf_counter()
         pipeline.start_all()
         while any(pipeline.probe(s, "/ready", i) != 200 for s, i in pipeline.running):
             time.sleep(0.1)  # imports and joining the groups are not throughput
-        ready = time.perf_counter()
-        copy_in_one_transaction(backlog, pipeline.source_topic)
-        started = time.perf_counter()
+        startup = time.perf_counter() - launched
         processes = {**servers, **{service: [r.process.pid for (s, _), r in pipeline.running.items() if s == service]
                                    for service in ("stg", "dds", "cdm")}}
-        cpu_before = cpu_seconds(processes)
-        with pipeline.connect() as conn:
-            while conn.execute("SELECT count(*) FROM cdm.srv_order_contributions").fetchone()[0] < len(expected.orders):
-                time.sleep(0.1)
-        elapsed = time.perf_counter() - started
-        cpu_after = cpu_seconds(processes)
-        pipeline.wait_drained(expected.parked)
+        rounds, orders_before = [], 0
+        for number, topic in enumerate(backlogs):
+            # The same seed: the same users, restaurants and dishes; new order ids, a month later.
+            options = GeneratorOptions(seed=args.seed, orders=args.orders, users=5000, restaurants=50, unknown_ids=0,
+                                       malformed=0.001, start=datetime(2024, 3, 1, 9) + timedelta(days=30 * number),
+                                       first_object_id=10_000_000_000 + number * 100_000_000)
+            rounds.append(timed_round(pipeline, options, topic, processes, orders_before))
+            orders_before += rounds[-1]["orders"]
+        first, last = rounds[0], rounds[-1]
         result = {
             "benchmark": "pipeline_throughput",
-            "order_versions": expected.order_count,
-            "messages": messages,
-            "seconds": round(elapsed, 2),
-            "orders_per_s": round(expected.order_count / elapsed),
-            "baseline_kafka_read_per_s": round(baseline),
-            "share_of_baseline": round(expected.order_count / elapsed / baseline, 3),
-            "startup_seconds": round(ready - launched, 2),
+            **{key: first[key] for key in ("order_versions", "messages", "seconds", "orders_per_s",
+                                           "baseline_kafka_read_per_s", "cpu_us_per_order")},
+            "share_of_baseline": round(first["orders_per_s"] / first["baseline_kafka_read_per_s"], 3),
+            "last_round_vs_first": round(last["orders_per_s"] / first["orders_per_s"], 3),
+            "startup_seconds": round(startup, 2),
             "batch_size": args.batch_size,
             "replicas": args.replicas,
-            "cpu_us_per_order": {name: round(1e6 * (cpu_after[name] - cpu_before[name]) / expected.order_count)
-                                 for name in processes},
+            "rounds": rounds,
         }
         print(json.dumps(result))
     finally:
         pipeline.stop_all()
-        pipeline.delete_topics(extra=(f"{pipeline.name}.backlog",))
+        pipeline.delete_topics(extra=tuple(backlogs))
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
 
