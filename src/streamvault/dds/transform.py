@@ -95,7 +95,8 @@ _status_hashdiff = lru_cache(maxsize=64)(partial(hash_diff, model.S_ORDER_STATUS
 
 
 def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
-    """Hub, link and satellite rows of a batch, each once. The hot path of DDS: plain dicts, no helpers."""
+    """Hub and link rows of a batch, each once, and every satellite version seen. The hot path of DDS:
+    plain dicts, and what recurs (users, restaurants, dishes) comes from the caches above."""
     sets: dict[model.SetTable, dict[HashKey, tuple]] = {table: {} for table in model.SET_TABLES}
     versions: dict[model.Satellite, dict[HashKey, list[Version]]] = {sat: defaultdict(list) for sat in model.SATELLITES}
     rows = VaultRows(sets, versions)
