@@ -143,5 +143,6 @@ class Timeline:
 
 
 def fmt(moment: datetime) -> str:
-    """SPEC §1 wire format: "YYYY-MM-DD HH:MM:SS" (msgspec itself would write RFC 3339 with a "T")."""
-    return moment.strftime(TIME_FORMAT)
+    """SPEC §1 wire format: "YYYY-MM-DD HH:MM:SS" (msgspec itself would write RFC 3339 with a "T").
+    The simulated clock is naive (UTC); isoformat is several times faster than strftime."""
+    return moment.isoformat(" ", "seconds")
