@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from expected import compute  # noqa: E402
 from pipeline import Pipeline  # noqa: E402
 from streamvault import config  # noqa: E402
 from streamvault.generator import GeneratorOptions, build_timeline, publish  # noqa: E402
+from streamvault.stack import Stack  # noqa: E402
 from support import kafka_config  # noqa: E402
 
 
@@ -99,12 +99,6 @@ def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
     return totals
 
 
-def stack_pids() -> dict[str, list[int]]:
-    status = subprocess.run([sys.executable, "-m", "streamvault", "stack", "status", "--json"],
-                            capture_output=True, text=True, check=True)
-    return {server["name"]: [server["pid"]] for server in json.loads(status.stdout)}
-
-
 def load_stack_env() -> None:
     """The running stack's settings (written by `streamvault stack up`), unless the environment has them."""
     for line in (config.streamvault_home() / "env").read_text().splitlines():
@@ -112,7 +106,7 @@ def load_stack_env() -> None:
         os.environ.setdefault(key, "".join(shlex.split(value)))
 
 
-def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, processes: dict[str, list[int]] | None,
+def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, processes: dict[str, list[int]],
                 orders_before: int) -> dict:
     """One backlog through the running services: published to `topic`, then made visible at once."""
     timeline = build_timeline(options)
@@ -165,7 +159,7 @@ def main() -> None:
     backlogs = [f"{pipeline.name}.backlog{n}" for n in range(args.rounds)]
     try:
         pipeline.prepare()
-        servers = stack_pids()
+        servers = {server["name"]: [server["pid"]] for server in Stack().status()}
         launched = time.perf_counter()
         pipeline.start_all()
         while any(pipeline.probe(s, "/ready", i) != 200 for s, i in pipeline.running):

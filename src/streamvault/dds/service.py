@@ -40,7 +40,7 @@ class DdsStage:
     def load(self, conn: psycopg.Connection, records: list[Record[StgOrderMessage]]) -> list[Output]:
         rows = transform.vault_rows([record.value for record in records])
         for table in model.SET_TABLES:
-            self._insert_set(conn, table, rows.sets[table].values())
+            self._insert_rows(conn, table.name, table.columns, rows.sets[table].values())
         for sat in model.SATELLITES:
             self._insert_satellite(conn, sat, rows.versions[sat])
         return [Output(key, _encode(message)) for key, message in rows.outputs]
@@ -50,9 +50,6 @@ class DdsStage:
 
     def ping(self) -> None:
         pass
-
-    def _insert_set(self, conn: psycopg.Connection, table: model.SetTable, rows) -> None:
-        self._insert_rows(conn, table.name, table.columns, rows)
 
     def _insert_rows(self, conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows) -> None:
         """COPY into a temp table, then INSERT … ON CONFLICT DO NOTHING: rows already there stay as they are."""
@@ -86,8 +83,7 @@ class DdsStage:
         for key in keys:
             added, watermark = transform.new_satellite_rows(history[key], watermarks.get(key), seen[key])
             inserts += [(key, *row.attributes, row.effective, row.hashdiff) for row in added]
-            latest = max((row.effective for row in (*history[key], *added)), default=None)
-            if watermark is not None and (latest is None or watermark > latest):
+            if watermark is not None:
                 moved_keys.append(key)
                 moved_times.append(watermark)
         self._insert_rows(conn, sat.name, (sat.key, *sat.attributes, "effective_dt", sat.hashdiff), inserts)

@@ -143,7 +143,8 @@ def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
 
 def new_satellite_rows(history: list[Version], watermark: datetime | None, seen: list[Version]
                        ) -> tuple[list[Version], datetime | None]:
-    """Rows to insert for one key, and its new watermark (newest effective time seen).
+    """Rows to insert for one key, and the watermark to remember: the newest effective time seen, or
+    None when the newest row records it already.
 
     A row is added only when its attributes differ from the row before it in effective time. A late,
     older version never becomes current: if it would, the attributes that were current at the
@@ -154,7 +155,9 @@ def new_satellite_rows(history: list[Version], watermark: datetime | None, seen:
     if latest is not None and (watermark is None or latest.effective > watermark):
         watermark = latest.effective
     if watermark is None or seen[0].effective > watermark:
-        return _newer_rows(latest, seen), seen[-1].effective
+        added = _newer_rows(latest, seen)
+        newest_row = added[-1] if added else latest
+        return added, _beyond(seen[-1].effective, newest_row)
     rows = sorted(history, key=_effective)
     times = [r.effective for r in rows]
     added: list[Version] = []
@@ -181,7 +184,14 @@ def new_satellite_rows(history: list[Version], watermark: datetime | None, seen:
         insert(version)
         if current is not None and rows[-1] is version and version.effective < watermark:
             insert(Version(watermark, current.hashdiff, current.attributes))
-    return added, watermark
+    return added, _beyond(watermark, rows[-1] if rows else None)
+
+
+def _beyond(watermark: datetime | None, newest_row: Version | None) -> datetime | None:
+    """The watermark, if it says more than the newest row (a newer version that added no row)."""
+    if watermark is None or (newest_row is not None and newest_row.effective >= watermark):
+        return None
+    return watermark
 
 
 def _newer_rows(current: Version | None, seen: list[Version]) -> list[Version]:
