@@ -194,6 +194,23 @@ def test_long_dish_lists_show_the_top_n_until_asked_for_all(browser, server, kno
     assert len(_chart(page, "dishes-by-users")) == 5
 
 
+def test_a_poll_racing_the_show_all_click_does_not_draw_the_chart_twice(browser, server, known):
+    """The click and the next poll both ask for the full list; whichever answer comes second changes nothing."""
+    page, _ = _open(browser, server)
+    held = []
+    page.route(lambda url: url.endswith("/api/charts/dishes-by-users"), lambda route: held.append(route))
+
+    page.locator("#chart-dishes-by-users .toggle").click()
+    while len(held) < 2:  # the click's request, then the next poll's
+        page.wait_for_timeout(50)
+    for route in held:
+        route.continue_()
+    _await_polls(page, int(page.evaluate("document.body.dataset.polls")) + 1)
+
+    assert len(_chart(page, "dishes-by-users")) == 5
+    assert page.locator("#chart-dishes-by-users").get_attribute("data-renders") == "2"
+
+
 def test_on_a_phone_the_charts_stack_in_one_column_without_sideways_scrolling(browser, server, known):
     page, _ = _open(browser, server, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
     lefts = page.eval_on_selector_all(".card", "cards => cards.map(card => card.getBoundingClientRect().left)")

@@ -68,7 +68,8 @@
   async function refreshChart(entry) {
     const url = chartUrl(entry);
     const changed = await fetchChanged(entry.slug, url);
-    if (!changed || url !== chartUrl(entry)) return;  // unchanged, or "show all" was toggled meanwhile
+    // Unchanged; or "show all" was toggled meanwhile; or a request that raced this one already drew the same body.
+    if (!changed || url !== chartUrl(entry) || changed.etag === shown.get(entry.slug)) return;
     render(entry, changed.body);
     shown.set(entry.slug, changed.etag);
   }
