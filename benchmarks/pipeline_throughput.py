@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from pipeline import Pipeline  # noqa: E402
 from streamvault import config  # noqa: E402
 from streamvault.generator import GeneratorOptions, build_timeline, publish  # noqa: E402
 from streamvault.stack import Stack  # noqa: E402
-from support import kafka_config  # noqa: E402
+from support import kafka_config, read_env_file  # noqa: E402
 
 
 def read_all(topic: str, messages: int) -> tuple[list, float]:
@@ -101,9 +100,8 @@ def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
 
 def load_stack_env() -> None:
     """The running stack's settings (written by `streamvault stack up`), unless the environment has them."""
-    for line in (config.streamvault_home() / "env").read_text().splitlines():
-        key, value = line.split("=", 1)
-        os.environ.setdefault(key, "".join(shlex.split(value)))
+    for key, value in read_env_file(config.streamvault_home() / "env").items():
+        os.environ.setdefault(key, value)
 
 
 def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, processes: dict[str, list[int]],

@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from streamvault import config
 from streamvault.dashboard import create_app
 
+
 def shoot(url: str, output_dir: Path) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
 import socket
 import subprocess
 import sys
@@ -64,6 +65,12 @@ def pg_connect(env: dict[str, str] | None = None, **kwargs) -> psycopg.Connectio
 def redis_client(env: dict[str, str] | None = None) -> redis.Redis:
     env = env or dict(os.environ)
     return redis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]), password=env["REDIS_PASSWORD"])
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The connection settings `streamvault stack up` writes: KEY=shell-quoted value, a line each."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line)
+    return {key: "".join(shlex.split(value)) for key, value in pairs}
 
 
 def kafka_config(env: dict[str, str] | None = None, **extra: object) -> dict[str, object]:

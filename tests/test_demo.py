@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from streamvault.stack.process import is_alive
-from support import free_port, pg_connect
+from support import free_port, pg_connect, read_env_file
 
 SERVERS = ("kafka", "postgres", "redis")
 # The session's servers and services must not leak into the demo's environment.
@@ -45,12 +44,6 @@ def _streamvault(*args: str) -> list[str]:
 def _status(env: dict[str, str]) -> tuple[int, dict]:
     result = subprocess.run(_streamvault("status", "--json"), env=env, capture_output=True, text=True, timeout=120)
     return result.returncode, json.loads(result.stdout)
-
-
-def _stack_env(home: Path) -> dict[str, str]:
-    """The connection settings the demo's stack wrote (KEY=shell-quoted value lines)."""
-    pairs = (line.split("=", 1) for line in (home / "env").read_text().splitlines() if line)
-    return {key: (shlex.split(value) or [""])[0] for key, value in pairs}
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -134,7 +127,7 @@ def test_a_second_run_resumes_on_the_same_data_and_exits_once_drained(first_run)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "continuing after object id" in result.stdout
 
-    with pg_connect(_stack_env(home)) as conn:
+    with pg_connect(read_env_file(home / "env")) as conn:
         events, distinct_ids = conn.execute(
             "SELECT count(*), count(DISTINCT object_id) FROM stg.order_events").fetchone()
         closed_orders = conn.execute(

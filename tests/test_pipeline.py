@@ -158,7 +158,6 @@ def test_a_20s_outage_makes_services_unready_then_they_recover(make_pipeline, st
         assert_warehouse_matches(conn, expected)
 
 
-
 def _orders(timeline):
     for message in timeline.messages:
         if message.kind in ("order", "late"):

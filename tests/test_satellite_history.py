@@ -8,6 +8,7 @@ from datetime import datetime
 from streamvault.dds.transform import Version, new_satellite_rows
 from streamvault.hashing import hash_diff
 
+
 def obs(hour: int, status: str) -> Version:
     return Version(datetime(2024, 1, 1, hour), hash_diff("s_order_status", status), (status,))
 

@@ -24,7 +24,6 @@ def pipeline(stack, new_database, tmp_path):
     running.stop_all()
 
 
-
 def _metrics(pipeline: Pipeline, service: str) -> str:
     port = pipeline.running[(service, 0)].http_port
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:

@@ -71,8 +71,7 @@ def run(options: DemoOptions, console: Console) -> int:
         for ref in refs:
             port = str(urlsplit(ref.url).port)
             supervisor.start(ref.name, [*STREAMVAULT, "run", ref.key], {**env, "HTTP_PORT": port})
-        supervisor.start("dashboard", [*STREAMVAULT, "dashboard", "--port", str(options.dashboard_port)], env,
-                         stop_signal=signal.SIGINT)
+        supervisor.start("dashboard", [*STREAMVAULT, "dashboard", "--port", str(options.dashboard_port)], env)
         view.note(f"services and dashboard started; dashboard: {dashboard}; logs: {supervisor.log_dir}")
         return _watch(options, supervisor, view, refs, env, kafka, pg)
     except KeyboardInterrupt:

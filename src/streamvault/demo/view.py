@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from streamvault.observe.render import render
+from streamvault.observe.render import format_count, render
 from streamvault.observe.status import Status
 
 
@@ -22,7 +22,7 @@ class Rates:
 
     def update(self, status: Status) -> dict[str, float]:
         now = time.monotonic()
-        mains = {layer: next(iter(tables.values())) for layer, tables in status.rows.items() if tables}
+        mains = status.main_rows
         if self._last is not None and now > self._last[0]:
             elapsed, previous = now - self._last[0], self._last[1]
             self.per_s = {layer: max(0.0, (rows - previous[layer]) / elapsed)
@@ -78,16 +78,13 @@ class HeadlessView:
         if now - self._printed < self._every_s:
             return
         self._printed = now
-        layers = " | ".join(f"{layer} {next(iter(tables.values())):,} (+{rates.get(layer, 0.0):,.0f}/s)"
-                            for layer, tables in status.rows.items() if tables)
-        services = " ".join(f"{s.ref.key}:{s.health}/lag {_n(s.lag)}/dlq {_n(s.dlq)}" for s in status.services)
+        layers = " | ".join(f"{layer} {rows:,} (+{rates.get(layer, 0.0):,.0f}/s)"
+                            for layer, rows in status.main_rows.items())
+        services = " ".join(f"{s.ref.key}:{s.health}/lag {format_count(s.lag)}/dlq {format_count(s.dlq)}"
+                            for s in status.services)
         problems = f" | problems: {'; '.join(status.problems)}" if status.problems else ""
         self._console.print(f"[{now - self._started:5.0f}s] {phase} | {layers} | {services} | "
-                            f"parked {_n(status.parked)}{problems}", highlight=False, soft_wrap=True)
+                            f"parked {format_count(status.parked)}{problems}", highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         pass
-
-
-def _n(value: int | None) -> str:
-    return "?" if value is None else str(value)

@@ -16,8 +16,7 @@ def render(status: Status, rates: dict[str, float] | None = None,
     """Layers (with rows/s when `rates` are given), services (with a supervisor's `processes` column
     when given), parked orders and problems."""
     parts: list[RenderableType] = [_layers(status, rates), _services(status, processes)]
-    parked = "?" if status.parked is None else f"{status.parked:,}"
-    parts.append(Text(f"parked orders (waiting for reference data): {parked}"))
+    parts.append(Text(f"parked orders (waiting for reference data): {format_count(status.parked)}"))
     parts.extend(Text(f"problem: {problem}", style="red") for problem in status.problems)
     return Group(*parts)
 
@@ -48,12 +47,13 @@ def _services(status: Status, processes: dict[str, str] | None) -> Table:
         table.add_column("process")
     for service in status.services:
         cells = [service.ref.name, Text(service.health, style=_HEALTH_STYLE[service.health]),
-                 _number(service.lag), _number(service.dlq), f"{service.ref.topic} as {service.ref.group}"]
+                 format_count(service.lag), format_count(service.dlq), f"{service.ref.topic} as {service.ref.group}"]
         if processes is not None:
             cells.append(processes.get(service.ref.key, ""))
         table.add_row(*cells)
     return table
 
 
-def _number(value: int | None) -> str:
+def format_count(value: int | None) -> str:
+    """A count, or "?" when it could not be read."""
     return "?" if value is None else f"{value:,}"

@@ -51,9 +51,12 @@ class ServiceRef:
 
 def service_refs(kafka: KafkaSettings, urls: ServiceUrls) -> list[ServiceRef]:
     """Resolved as the services resolve them: the KAFKA_* overrides, else each service's defaults."""
-    return [ServiceRef(key, spec.name, spec.group(kafka), spec.topics(kafka).source, spec.topics(kafka).dlq,
-                       (getattr(urls, f"{key}_url") or f"http://127.0.0.1:{spec.http_port}").rstrip("/"))
-            for key, spec in SERVICES.items()]
+    refs = []
+    for key, spec in SERVICES.items():
+        topics = spec.topics(kafka)
+        url = getattr(urls, f"{key}_url") or f"http://127.0.0.1:{spec.http_port}"
+        refs.append(ServiceRef(key, spec.name, spec.group(kafka), topics.source, topics.dlq, url.rstrip("/")))
+    return refs
 
 
 @dataclass
@@ -80,6 +83,11 @@ class Status:
         """Every server answers and every service is ready; lag, dead letters and parked orders are
         reported, not failures: they are the pipeline doing its job."""
         return not self.problems
+
+    @property
+    def main_rows(self) -> dict[str, int]:
+        """Rows of each layer's main table (its first)."""
+        return {layer: next(iter(tables.values())) for layer, tables in self.rows.items() if tables}
 
     @property
     def drained(self) -> bool:
