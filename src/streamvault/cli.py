@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 import psycopg
 
 from streamvault import config
+
+if TYPE_CHECKING:
+    from streamvault.stack import Stack
 
 
 @contextmanager
@@ -40,38 +44,57 @@ def stack() -> None:
     """The local stack of real servers (Kafka, PostgreSQL, Redis) under $STREAMVAULT_HOME."""
 
 
-def _stack():
-    from streamvault.stack import Stack
+@contextmanager
+def _stack() -> Iterator[Stack]:
+    """The stack of $STREAMVAULT_HOME; a failure ends the command with one clear line, never a traceback."""
+    from streamvault.stack import Stack, StackSettings
 
-    return Stack()
+    settings = StackSettings()
+    try:
+        yield Stack(settings)
+    except (RuntimeError, TimeoutError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise click.ClickException(f"cannot use the stack folder {settings.home}: {exc.strerror or exc}{where}"
+                                   ) from None
+
+
+def _waiting(local: Stack) -> Callable[[], None]:
+    return lambda: click.echo(f"waiting for another stack command in {local.settings.home} to finish", err=True)
 
 
 @stack.command("up")
 def stack_up() -> None:
     """Start the servers (idempotent) and wait until each is healthy."""
-    local = _stack()
-    try:
-        local.up()
-    except (RuntimeError, TimeoutError) as exc:
-        raise click.ClickException(str(exc)) from None
-    for server in local.status():
-        click.echo(f"{server['name']:<9} up  pid {server['pid']:<8} port {server['port']}")
-    click.echo(f"connection settings: {local.env_file}  (load with: set -a; . {local.env_file}; set +a)")
+    with _stack() as local:
+        try:
+            local.up(on_wait=_waiting(local))
+        except KeyboardInterrupt:
+            click.echo("interrupted: stopped the servers this `stack up` had started", err=True)
+            sys.exit(130)
+        for server in local.status():
+            click.echo(f"{server['name']:<9} up  pid {server['pid']:<8} port {server['port']}")
+        click.echo(f"connection settings: {local.env_file}  (load with: set -a; . {local.env_file}; set +a)")
 
 
 @stack.command("down")
 def stack_down() -> None:
     """Stop the servers cleanly; their data stays."""
-    local = _stack()
-    local.down()
-    click.echo("stack stopped")
+    with _stack() as local:
+        if not local.exists:
+            click.echo(f"no stack in {local.settings.home}")
+            return
+        local.down(on_wait=_waiting(local))
+        click.echo(f"stack in {local.settings.home} stopped")
 
 
 @stack.command("status")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per server.")
 def stack_status(as_json: bool) -> None:
     """Each server's pid, port and health. Exits 1 unless all are healthy."""
-    servers = _stack().status()
+    with _stack() as local:
+        servers = local.status()
     if as_json:
         click.echo(json.dumps(servers, indent=2))
     else:

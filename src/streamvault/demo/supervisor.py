@@ -16,6 +16,9 @@ from pathlib import Path
 
 from streamvault.stack import process
 
+# Every child runs a streamvault command: a pid whose command line lacks it is not ours to stop.
+STREAMVAULT_MARKER = b"streamvault"
+
 
 @dataclass
 class Child:
@@ -64,9 +67,9 @@ class Supervisor:
         """Stop the children of an earlier demo that could not stop them (only streamvault processes)."""
         stopped = []
         for pid_file in sorted(self.pid_dir.glob("*.pid")):
-            pid = process.read_pid(pid_file)
-            if pid is not None and b"streamvault" in _cmdline(pid):
-                process.stop(pid_file, timeout=self.stop_timeout_s)
+            pid = process.read_pid(pid_file, STREAMVAULT_MARKER)
+            if pid is not None:
+                process.stop(pid_file, STREAMVAULT_MARKER, timeout=self.stop_timeout_s)
                 stopped.append(f"{pid_file.stem} (pid {pid})")
             pid_file.unlink(missing_ok=True)
         return stopped
@@ -120,10 +123,3 @@ def _signal(popen: subprocess.Popen, sig: int) -> None:
         popen.send_signal(sig)
     except ProcessLookupError:
         pass
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 
+from streamvault.stack.files import write_private
 from streamvault.stack.kafka import Kafka
+from streamvault.stack.lock import folder_lock
 from streamvault.stack.postgres import Postgres
 from streamvault.stack.redis import Redis
 from streamvault.stack.server import Server
@@ -14,22 +17,45 @@ from streamvault.stack.settings import Secrets, StackSettings
 class Stack:
     def __init__(self, settings: StackSettings | None = None):
         self.settings = settings or StackSettings()
-        secrets = Secrets.load_or_create(self.settings.home / "secrets.json")
+        self.secrets_file = self.settings.home / "secrets.json"
+        self.env_file = self.settings.home / "env"
+        # Reading never creates the folder: only `up` saves secrets (a mistyped STREAMVAULT_HOME stays unmade).
+        self._use(Secrets.load(self.secrets_file) or Secrets.generate())
+
+    def _use(self, secrets: Secrets) -> None:
         self.servers: list[Server] = [Postgres(self.settings, secrets), Redis(self.settings, secrets),
                                       Kafka(self.settings, secrets)]
-        self.env_file = self.settings.home / "env"
 
-    def up(self) -> None:
-        """Idempotent: starts what is not running, waits for every server to be healthy."""
-        for server in self.servers:
-            server.launch()
-        for server in self.servers:
-            server.await_healthy()
-        self.write_env()
+    @property
+    def exists(self) -> bool:
+        """Whether `up` ever ran in this folder (it saves the secrets before it starts anything)."""
+        return self.secrets_file.is_file()
 
-    def down(self) -> None:
-        for server in reversed(self.servers):
-            server.stop()
+    def up(self, *, on_wait: Callable[[], None] = lambda: None) -> None:
+        """Idempotent: starts what is not running, waits for every server to be healthy.
+
+        All or nothing: when a server fails, or Ctrl-C comes, the servers this call started are stopped
+        again (those that ran before stay). `on_wait` runs if another stack command holds the folder.
+        """
+        with folder_lock(self.settings.home, on_wait=on_wait):
+            self._use(Secrets.load_or_create(self.secrets_file))  # a concurrent first `up` may have saved them
+            started: list[Server] = []
+            try:
+                for server in self.servers:
+                    if server.launch():
+                        started.append(server)
+                for server in self.servers:
+                    server.await_healthy()
+                self.write_env()
+            except BaseException:
+                for server in reversed(started):
+                    server.stop()
+                raise
+
+    def down(self, *, on_wait: Callable[[], None] = lambda: None) -> None:
+        with folder_lock(self.settings.home, on_wait=on_wait):
+            for server in reversed(self.servers):
+                server.stop()
 
     def status(self) -> list[dict[str, object]]:
         return [server.status() for server in self.servers]
@@ -41,6 +67,4 @@ class Stack:
         return merged
 
     def write_env(self) -> None:
-        lines = [f"{key}={shlex.quote(value)}" for key, value in self.env().items()]
-        self.env_file.write_text("\n".join(lines) + "\n")
-        self.env_file.chmod(0o600)
+        write_private(self.env_file, "".join(f"{key}={shlex.quote(value)}\n" for key, value in self.env().items()))

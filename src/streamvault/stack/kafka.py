@@ -74,6 +74,10 @@ class Kafka(Server):
     def port(self) -> int:
         return self.settings.kafka_port
 
+    def ports(self) -> dict[str, int]:
+        return {"STREAMVAULT_KAFKA_PORT": self.port,
+                "STREAMVAULT_KAFKA_CONTROLLER_PORT": self.settings.kafka_controller_port}
+
     def _java(self, main: str, *args: str, heap: str = "256m") -> list[str]:
         java = shutil.which("java") or "java"
         return [java, f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
@@ -106,8 +110,9 @@ class Kafka(Server):
         if (self.data_dir / "meta.properties").exists():
             return
         result = subprocess.run(
+            # `--option=value`: a value is never parsed as an option, even one that starts with `-`.
             self._java("kafka.tools.StorageTool", "format", "--ignore-formatted",
-                       "-t", self.secrets.kafka_cluster_id, "-c", str(self.properties)),
+                       f"--cluster-id={self.secrets.kafka_cluster_id}", f"--config={self.properties}"),
             capture_output=True, text=True,
         )
         if result.returncode != 0:
@@ -121,9 +126,11 @@ class Kafka(Server):
         admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{self.port}", "socket.timeout.ms": 2000,
                              "log_level": 0})
         try:
-            return bool(admin.list_topics(timeout=2).brokers)
+            metadata = admin.list_topics(timeout=2)
         except KafkaException:
             return False
+        # Our cluster, not another broker that holds the port while ours failed to bind it.
+        return bool(metadata.brokers) and metadata.cluster_id == self.secrets.kafka_cluster_id
 
     def env(self) -> dict[str, str]:
         return {"KAFKA_HOST": "127.0.0.1", "KAFKA_PORT": str(self.port), "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}

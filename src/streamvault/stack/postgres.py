@@ -60,6 +60,9 @@ class Postgres(Server):
     def port(self) -> int:
         return self.settings.pg_port
 
+    def ports(self) -> dict[str, int]:
+        return {"STREAMVAULT_PG_PORT": self.port}
+
     def prepare(self) -> None:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         if self.run_as:
@@ -72,7 +75,7 @@ class Postgres(Server):
         password_file.write_text(self.secrets.pg_password)
         try:
             subprocess.run(
-                [str(server_bindir() / "initdb"), "-D", str(self.data_dir), "-U", self.settings.pg_user,
+                [str(server_bindir() / "initdb"), f"--pgdata={self.data_dir}", f"--username={self.settings.pg_user}",
                  f"--pwfile={password_file}", "--auth-host=scram-sha-256", "--auth-local=trust",
                  "--encoding=UTF8", "--locale=C.UTF-8"],
                 check=True, capture_output=True, user=self.run_as,

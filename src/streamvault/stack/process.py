@@ -1,4 +1,10 @@
-"""Detached server processes tracked by pid files, so `up` and `down` work across CLI calls."""
+"""Detached server processes tracked by pid files, so `up` and `down` work across CLI calls.
+
+A pid alone does not name a process for long: pids wrap (pid_max is often 32768) and a pid file can
+outlive its server. Beside the pid file (the pid alone, for scripts) `<pid file>.start` records the
+process's start time, and a pid counts as ours only while a process with that pid, that start time and
+the expected command line runs.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,53 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def read_pid(pid_file: Path) -> int | None:
+def read_pid(pid_file: Path, marker: bytes) -> int | None:
+    """The pid recorded in `pid_file` if that very process still runs and its command line holds `marker`."""
+    pid = _read_int(pid_file)
+    if pid is None or not is_alive(pid) or marker not in cmdline(pid):
+        return None
+    recorded_start = _read_int(_start_file(pid_file))
+    if recorded_start is not None and recorded_start != start_time(pid):
+        return None
+    return pid
+
+
+def _read_int(path: Path) -> int | None:
     try:
-        pid = int(pid_file.read_text().strip())
+        return int(path.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    return pid if is_alive(pid) else None
+
+
+def _start_file(pid_file: Path) -> Path:
+    return pid_file.with_name(f"{pid_file.name}.start")
+
+
+def cmdline(pid: int) -> bytes:
+    """The process's arguments, NUL-separated; empty when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def start_time(pid: int) -> int | None:
+    """When the process started, in clock ticks after boot: with the pid, it names one process for good."""
+    try:
+        # Field 22 of stat; the command name (field 2) may hold spaces and ")", so split after its last ")".
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def write_pid(pid_file: Path, pid: int) -> None:
+    _start_file(pid_file).write_text(f"{start_time(pid)}\n")
+    pid_file.write_text(f"{pid}\n")
+
+
+def forget(pid_file: Path) -> None:
+    pid_file.unlink(missing_ok=True)
+    _start_file(pid_file).unlink(missing_ok=True)
 
 
 def is_alive(pid: int) -> bool:
@@ -50,7 +97,7 @@ def spawn(args: list[str], pid_file: Path, log_file: Path, *, user: str | None =
             args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, user=user, env=env, cwd=cwd,
         )
-    pid_file.write_text(f"{process.pid}\n")
+    write_pid(pid_file, process.pid)
     return process.pid
 
 
@@ -66,11 +113,11 @@ def wait_until(check: Callable[[], bool], *, timeout: float, what: str,
     raise TimeoutError(f"{what} not healthy after {timeout:.0f}s")
 
 
-def stop(pid_file: Path, *, sig: int = signal.SIGTERM, timeout: float = 60.0) -> bool:
-    """Ask politely, wait, then kill. Returns whether a process was running."""
-    pid = read_pid(pid_file)
+def stop(pid_file: Path, marker: bytes, *, sig: int = signal.SIGTERM, timeout: float = 60.0) -> bool:
+    """Ask politely, wait, then kill. Returns whether our process was running; never signals another."""
+    pid = read_pid(pid_file, marker)
     if pid is None:
-        pid_file.unlink(missing_ok=True)
+        forget(pid_file)
         return False
     os.kill(pid, sig)
     deadline = time.monotonic() + timeout
@@ -80,5 +127,5 @@ def stop(pid_file: Path, *, sig: int = signal.SIGTERM, timeout: float = 60.0) ->
         os.kill(pid, signal.SIGKILL)
         while is_alive(pid):
             time.sleep(0.05)
-    pid_file.unlink(missing_ok=True)
+    forget(pid_file)
     return True

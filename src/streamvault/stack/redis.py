@@ -8,10 +8,12 @@ import redis
 
 from streamvault.stack.server import Server
 
+# `set-proc-title no`: the command line keeps naming our redis.conf, by which `stack` knows its server.
 CONF = """
 bind 127.0.0.1
 port {port}
 dir {dir}
+set-proc-title no
 requirepass {password}
 protected-mode yes
 daemonize no
@@ -28,10 +30,14 @@ class Redis(Server):
     def port(self) -> int:
         return self.settings.redis_port
 
+    def ports(self) -> dict[str, int]:
+        return {"STREAMVAULT_REDIS_PORT": self.port}
+
     def prepare(self) -> None:
         (self.dir / "data").mkdir(exist_ok=True)
         conf = self.dir / "redis.conf"
-        conf.write_text(CONF.format(port=self.port, dir=self.dir / "data", password=self.secrets.redis_password))
+        conf.write_text(CONF.format(port=self.port, dir=_quoted(str(self.dir / "data")),
+                                    password=_quoted(self.secrets.redis_password)))
         conf.chmod(0o600)
 
     def command(self) -> list[str]:
@@ -54,3 +60,8 @@ class Redis(Server):
             "REDIS_PORT": str(self.port),
             "REDIS_PASSWORD": self.secrets.redis_password,
         }
+
+
+def _quoted(value: str) -> str:
+    """One argument in redis.conf, whatever it holds (a folder name with spaces splits otherwise)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from abc import ABC, abstractmethod
 
-from streamvault.stack import process
+from streamvault.stack import ports, process
 from streamvault.stack.settings import Secrets, StackSettings
 
 
@@ -19,11 +20,18 @@ class Server(ABC):
         self.secrets = secrets
         self.dir = settings.home / self.name
         self.pid_file = self.dir / "pid"
+        self.ports_file = self.dir / "ports.json"
         self.log_file = self.dir / "server.log"
+        # Every command line of our server names a file in its folder; another process's does not.
+        self.marker = f"{self.dir}/".encode()
 
     @property
     @abstractmethod
     def port(self) -> int: ...
+
+    @abstractmethod
+    def ports(self) -> dict[str, int]:
+        """Every port the server binds, by the variable that sets it."""
 
     @abstractmethod
     def command(self) -> list[str]: ...
@@ -45,14 +53,36 @@ class Server(ABC):
 
     @property
     def pid(self) -> int | None:
-        return process.read_pid(self.pid_file)
+        return process.read_pid(self.pid_file, self.marker)
 
-    def launch(self) -> None:
-        """Start the server unless it runs already; does not wait for it."""
-        if self.pid is None:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            self.prepare()
-            process.spawn(self.command(), self.pid_file, self.log_file, user=self.run_as)
+    def launch(self) -> bool:
+        """Start the server unless it runs already; does not wait for it. Returns whether it started it."""
+        if self.pid is not None:
+            self._check_ports_unchanged()
+            return False
+        for variable, port in self.ports().items():
+            if ports.in_use(port):
+                raise RuntimeError(f"{self.name}: port {port} is in use by another process; "
+                                   f"free it or choose another port with {variable}")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.prepare()
+        process.spawn(self.command(), self.pid_file, self.log_file, user=self.run_as)
+        self.ports_file.write_text(json.dumps(self.ports()))
+        return True
+
+    def running_ports(self) -> dict[str, int]:
+        """The ports the running server was started with (the settings' ports when none is recorded)."""
+        try:
+            return {**self.ports(), **json.loads(self.ports_file.read_text())}
+        except (FileNotFoundError, ValueError):
+            return self.ports()
+
+    def _check_ports_unchanged(self) -> None:
+        for variable, port in self.ports().items():
+            running = self.running_ports()[variable]
+            if running != port:
+                raise RuntimeError(f"the stack in {self.settings.home} runs {self.name} on port {running} "
+                                   f"({variable} now asks for {port}); run `streamvault stack down` first")
 
     def await_healthy(self) -> None:
         process.wait_until(
@@ -62,7 +92,9 @@ class Server(ABC):
         self.after_start()
 
     def stop(self) -> bool:
-        return process.stop(self.pid_file, sig=self.stop_signal)
+        stopped = process.stop(self.pid_file, self.marker, sig=self.stop_signal)
+        self.ports_file.unlink(missing_ok=True)
+        return stopped
 
     def status(self) -> dict[str, object]:
         pid = self.pid

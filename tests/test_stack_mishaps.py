@@ -1,0 +1,320 @@
+"""The local stack under what users do to it: reused pids, two commands at once, ports taken by another
+server, Ctrl-C, a changed port, a mistyped folder, a write cut short. Real processes and servers only.
+
+Each test that starts servers uses its own state folder and free ports, and stops whatever runs from
+that folder afterwards, also when it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from secrets import token_hex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from streamvault.stack import Stack
+from streamvault.stack.kafka import Kafka
+from streamvault.stack.settings import Secrets, StackSettings
+from support import cli, free_port, read_env_file, wait_for
+
+SERVERS = ("postgres", "redis", "kafka")
+PORT_VARIABLES = ("STREAMVAULT_KAFKA_PORT", "STREAMVAULT_KAFKA_CONTROLLER_PORT", "STREAMVAULT_PG_PORT",
+                  "STREAMVAULT_REDIS_PORT")
+
+
+@dataclass
+class Folder:
+    """A state folder of its own, on free ports, driven through the `streamvault stack` command."""
+
+    home: Path
+    env: dict[str, str]
+
+    def stack(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return cli("stack", *args, env={**self.env, **(env or {})})
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "streamvault", "stack", *args], env={**os.environ, **self.env},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def processes(self) -> list[int]:
+        """Every process whose command line names a file in this folder: the servers started from it."""
+        return [pid for pid in _all_pids() if f"{self.home}/".encode() in _cmdline(pid)]
+
+    def write_secrets(self, **chosen: str) -> None:
+        """A `secrets.json` as an earlier version may have saved it."""
+        generated = {"pg_password": token_hex(12), "redis_password": token_hex(12),
+                     "kafka_cluster_id": "MkU3OEVBNTcwNTJENDM2Qg"}
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "secrets.json").write_text(json.dumps({**generated, **chosen}))
+
+
+def _all_pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _new_folder() -> Folder:
+    # Not pytest's tmp_path: its folders are private to root, and PostgreSQL runs as its own account.
+    home = Path(tempfile.mkdtemp(prefix="streamvault-mishap-"))
+    home.chmod(0o755)
+    shutil.rmtree(home)  # `stack up` makes it, as it does for a new user
+    return Folder(home, {"STREAMVAULT_HOME": str(home), **{variable: str(free_port()) for variable in PORT_VARIABLES}})
+
+
+def _clean_up(folder: Folder) -> None:
+    """`stack down`, then SIGKILL whatever still runs from the folder: a failed test leaves nothing behind."""
+    if folder.home.is_dir():
+        folder.stack("down")
+    for pid in folder.processes():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    shutil.rmtree(folder.home, ignore_errors=True)
+
+
+@pytest.fixture
+def folder() -> Iterator[Folder]:
+    made = _new_folder()
+    try:
+        yield made
+    finally:
+        _clean_up(made)
+
+
+@pytest.fixture
+def bystander() -> Iterator[subprocess.Popen]:
+    """An unrelated process of the same user, whose pid a stale pid file may name after pids wrapped."""
+    process = subprocess.Popen(["sleep", "600"])
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _pid(folder: Folder, server: str) -> int:
+    return int((folder.home / server / "pid").read_text())
+
+
+def _cluster_id(folder: Folder) -> str:
+    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{folder.env['STREAMVAULT_KAFKA_PORT']}"})
+    return admin.list_topics(timeout=30).cluster_id
+
+
+# --- issue 13: Kafka cluster ids and other generated values that look like options -------------------
+
+def test_no_generated_secret_can_be_mistaken_for_an_option(tmp_path: Path):
+    """About 1 in 64 random URL-safe values starts with `-`: over 640 folders, old code made ~30 such."""
+    values = []
+    for n in range(640):
+        secrets = Secrets.load_or_create(tmp_path / f"{n}.json")
+        values += [secrets.pg_password, secrets.redis_password, secrets.kafka_cluster_id]
+    assert [value for value in values if value.startswith("-")] == []
+
+
+@pytest.mark.parametrize("first", ["-", "_"])
+def test_a_folder_whose_saved_cluster_id_starts_with_a_dash_or_underscore_comes_up_fresh_and_formatted(
+        folder: Folder, first: str):
+    """Folders made before the fix keep their saved id: it must work on the first `up` (which formats the
+    storage with it) and on every later one."""
+    cluster_id = first + "Kq3vXgYtRzu9h2Wc4bNfA"
+    folder.write_secrets(kafka_cluster_id=cluster_id)
+
+    fresh = folder.stack("up")
+    assert fresh.returncode == 0, fresh.stderr
+    assert _cluster_id(folder) == cluster_id
+    assert folder.stack("down").returncode == 0
+    formatted = folder.stack("up")
+    assert formatted.returncode == 0, formatted.stderr
+    assert _cluster_id(folder) == cluster_id
+
+
+# --- issue 17, item 1: a pid file naming another process ----------------------------------------------
+
+def test_down_never_signals_a_process_that_a_stale_pid_file_names(folder: Folder, bystander: subprocess.Popen):
+    folder.write_secrets()
+    for server in SERVERS:
+        (folder.home / server).mkdir()
+        (folder.home / server / "pid").write_text(f"{bystander.pid}\n")
+
+    result = folder.stack("down")
+
+    assert result.returncode == 0, result.stderr
+    assert bystander.poll() is None, "stack down killed an unrelated process"
+
+
+@pytest.fixture(scope="module")
+def up_beside_a_bystander() -> Iterator[tuple[Folder, subprocess.CompletedProcess[str], int]]:
+    """A first `up` whose redis pid file names an unrelated, living process."""
+    made, process = _new_folder(), subprocess.Popen(["sleep", "600"])
+    try:
+        (made.home / "redis").mkdir(parents=True)
+        (made.home / "redis" / "pid").write_text(f"{process.pid}\n")
+        yield made, made.stack("up"), process.pid
+    finally:
+        process.kill()
+        process.wait()
+        _clean_up(made)
+
+
+def test_up_starts_its_own_server_when_the_pid_file_names_another_process(up_beside_a_bystander):
+    folder, result, bystander = up_beside_a_bystander
+    assert result.returncode == 0, result.stderr
+    assert _pid(folder, "redis") != bystander
+    assert _pid(folder, "redis") in folder.processes()
+
+
+# --- item 12: a port changed while the stack runs -----------------------------------------------------
+
+def test_up_with_another_port_than_the_running_stack_says_which_port_it_runs_on(up_beside_a_bystander):
+    folder, started, _ = up_beside_a_bystander
+    assert started.returncode == 0, started.stderr
+    running = folder.env["STREAMVAULT_REDIS_PORT"]
+
+    result = folder.stack("up", env={"STREAMVAULT_REDIS_PORT": str(free_port())})
+
+    assert result.returncode == 1
+    assert f"the stack in {folder.home} runs redis on port {running}" in result.stderr
+    assert "stack down" in result.stderr
+    assert folder.stack("status").returncode == 0, "the running stack must be left as it was"
+
+
+# --- item 2: two `stack up` at once -------------------------------------------------------------------
+
+def test_two_concurrent_ups_on_one_folder_leave_exactly_the_servers_that_down_stops(folder: Folder):
+    first, second = folder.popen("up"), folder.popen("up")
+    outcomes = [first.communicate(timeout=600), second.communicate(timeout=600)]
+
+    assert [first.returncode, second.returncode] == [0, 0], outcomes
+    assert sorted(folder.processes()) == sorted(_pid(folder, server) for server in SERVERS)
+    assert folder.stack("down").returncode == 0
+    wait_for(lambda: not folder.processes(), "every server of the folder to stop", timeout=60)
+
+
+# --- items 3 and 10: a port held by another server; clean-up after a failed `up` ----------------------
+
+def test_up_refuses_a_kafka_port_that_another_broker_holds_and_stops_what_it_started(folder: Folder, stack: Stack):
+    """The session's broker answers on the port: `up` must not report that broker as ours."""
+    taken = str(stack.settings.kafka_port)
+
+    result = folder.stack("up", env={"STREAMVAULT_KAFKA_PORT": taken})
+
+    assert result.returncode == 1, result.stdout
+    assert f"port {taken}" in result.stderr and "STREAMVAULT_KAFKA_PORT" in result.stderr
+    assert not (folder.home / "env").exists(), "the env file would point clients at a foreign cluster"
+    assert folder.processes() == []
+
+
+def test_kafka_is_healthy_only_when_its_own_cluster_answers(stack: Stack):
+    """A broker of another cluster on our port (ours died on BindException) is not our Kafka."""
+    another_cluster = Secrets(pg_password="unused", redis_password="unused", kafka_cluster_id="MkU3OEVBNTcwNTJENDM2Qg")
+    foreign = Kafka(stack.settings, another_cluster)
+    assert not foreign.healthy()
+    assert stack.servers[-1].healthy()
+
+
+def test_up_with_the_controller_port_taken_fails_naming_it_and_leaves_nothing_running(folder: Folder):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", int(folder.env["STREAMVAULT_KAFKA_CONTROLLER_PORT"])))
+        listener.listen()
+
+        result = folder.stack("up")
+
+    assert result.returncode == 1, result.stdout
+    assert "STREAMVAULT_KAFKA_CONTROLLER_PORT" in result.stderr
+    assert folder.processes() == [], "PostgreSQL and Redis of a failed `up` must be stopped"
+
+
+def test_the_controller_port_defaults_to_the_port_after_kafkas(monkeypatch: pytest.MonkeyPatch):
+    """A second stack moved with STREAMVAULT_KAFKA_PORT alone must not collide on the first one's 19093."""
+    monkeypatch.delenv("STREAMVAULT_KAFKA_CONTROLLER_PORT", raising=False)
+    assert StackSettings(kafka_port=29092).kafka_controller_port == 29093
+    monkeypatch.setenv("STREAMVAULT_KAFKA_CONTROLLER_PORT", "30000")
+    assert StackSettings(kafka_port=29092).kafka_controller_port == 30000
+
+
+def test_readme_documents_every_port_variable():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert [variable for variable in PORT_VARIABLES if variable not in readme] == []
+
+
+# --- item 13: a mistyped folder; Ctrl-C during `up` ---------------------------------------------------
+
+def test_down_on_a_folder_without_a_stack_says_so_and_creates_nothing(folder: Folder):
+    result = folder.stack("down")
+    assert result.returncode == 0, result.stderr
+    assert f"no stack in {folder.home}" in result.stdout
+    assert not folder.home.exists()
+
+
+def test_ctrl_c_during_up_stops_the_servers_it_had_started(folder: Folder):
+    up = folder.popen("up")
+    try:
+        wait_for(lambda: (folder.home / "kafka" / "pid").exists() or up.poll() is not None,
+                 "`stack up` to start every server", timeout=300)
+        up.send_signal(signal.SIGINT)
+        _, stderr = up.communicate(timeout=300)
+    finally:
+        up.kill()
+    assert up.returncode != 0
+    assert "Traceback" not in stderr
+    assert folder.processes() == [], "servers left running with no env file to reach them"
+
+
+# --- item 9: a write cut short; a folder that cannot be used -----------------------------------------
+
+def _limit_file_size() -> None:
+    """Files the child writes stop at 16 bytes, as on a disk that fills up mid-write."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
+
+
+def test_a_first_up_cut_short_while_saving_secrets_leaves_no_damaged_file(folder: Folder):
+    cut_short = subprocess.run([sys.executable, "-m", "streamvault", "stack", "up"], env={**os.environ, **folder.env},
+                               capture_output=True, text=True, timeout=300, preexec_fn=_limit_file_size)
+    assert cut_short.returncode != 0
+    assert "Traceback" not in cut_short.stderr
+
+    later = folder.stack("status")
+
+    assert "Traceback" not in later.stderr, later.stderr
+    assert folder.processes() == []
+
+
+def test_a_damaged_secrets_file_gives_one_clear_line(folder: Folder):
+    folder.home.mkdir()
+    (folder.home / "secrets.json").write_text("")
+
+    result = folder.stack("status")
+
+    assert "Traceback" not in result.stderr
+    assert f"{folder.home / 'secrets.json'} is damaged" in result.stderr
+
+
+def test_a_state_folder_that_is_a_file_gives_one_clear_line(tmp_path: Path):
+    not_a_folder = tmp_path / "home"
+    not_a_folder.write_text("")
+
+    result = cli("stack", "up", env={"STREAMVAULT_HOME": str(not_a_folder)})
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: cannot use the stack folder {not_a_folder}: Not a directory ({not_a_folder / 'secrets.json'})"]
