@@ -266,12 +266,13 @@ def test_down_on_a_folder_without_a_stack_says_so_and_creates_nothing(folder: Fo
     assert not folder.home.exists()
 
 
-def test_ctrl_c_during_up_stops_the_servers_it_had_started(folder: Folder):
+@pytest.mark.parametrize("interruption", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
+def test_an_interrupted_up_stops_the_servers_it_had_started(folder: Folder, interruption: signal.Signals):
     up = folder.popen("up")
     try:
         wait_for(lambda: (folder.home / "kafka" / "pid").exists() or up.poll() is not None,
                  "`stack up` to start every server", timeout=300)
-        up.send_signal(signal.SIGINT)
+        up.send_signal(interruption)
         _, stderr = up.communicate(timeout=300)
     finally:
         up.kill()

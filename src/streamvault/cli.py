@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,6 +68,9 @@ def _waiting(local: Stack) -> Callable[[], None]:
 @stack.command("up")
 def stack_up() -> None:
     """Start the servers (idempotent) and wait until each is healthy."""
+    # A closed terminal (SIGHUP) or `kill` interrupts like Ctrl-C: `up` then stops what it had started.
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     with _stack() as local:
         try:
             local.up(on_wait=_waiting(local))

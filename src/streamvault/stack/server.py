@@ -70,16 +70,14 @@ class Server(ABC):
         self.ports_file.write_text(json.dumps(self.ports()))
         return True
 
-    def running_ports(self) -> dict[str, int]:
-        """The ports the running server was started with (the settings' ports when none is recorded)."""
-        try:
-            return {**self.ports(), **json.loads(self.ports_file.read_text())}
-        except (FileNotFoundError, ValueError):
-            return self.ports()
-
     def _check_ports_unchanged(self) -> None:
+        """A port changed while the server runs would only make `up` time out: say which port it runs on."""
+        try:
+            started_with = json.loads(self.ports_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return  # started before ports were recorded
         for variable, port in self.ports().items():
-            running = self.running_ports()[variable]
+            running = started_with.get(variable, port)
             if running != port:
                 raise RuntimeError(f"the stack in {self.settings.home} runs {self.name} on port {running} "
                                    f"({variable} now asks for {port}); run `streamvault stack down` first")
