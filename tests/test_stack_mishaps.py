@@ -26,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 
 from streamvault.stack import Stack
 from streamvault.stack.kafka import Kafka
+from streamvault.stack.redis import Redis
 from streamvault.stack.settings import Secrets, StackSettings
 from support import cli, free_port, read_env_file, wait_for
 
@@ -146,6 +147,18 @@ def test_a_folder_whose_saved_cluster_id_starts_with_a_dash_or_underscore_comes_
     formatted = folder.stack("up")
     assert formatted.returncode == 0, formatted.stderr
     assert _cluster_id(folder) == cluster_id
+
+
+def test_redis_runs_in_a_state_folder_whose_path_holds_spaces_and_quotes():
+    """A path is one value in redis.conf, however it is spelt (`dir /My Stack/...` was three)."""
+    home = Path(tempfile.mkdtemp(prefix='streamvault mishap "quoted" '))
+    redis = Redis(StackSettings(home=home, redis_port=free_port()), Secrets.generate())
+    try:
+        assert redis.launch()
+        redis.await_healthy()
+    finally:
+        redis.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 # --- issue 17, item 1: a pid file naming another process ----------------------------------------------
@@ -319,3 +332,4 @@ def test_a_state_folder_that_is_a_file_gives_one_clear_line(tmp_path: Path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"Error: cannot use the stack folder {not_a_folder}: Not a directory ({not_a_folder / 'secrets.json'})"]
+
