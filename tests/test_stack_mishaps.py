@@ -26,9 +26,10 @@ from confluent_kafka.admin import AdminClient
 
 from streamvault.stack import Stack
 from streamvault.stack.kafka import Kafka
+from streamvault.stack.process import cmdline
 from streamvault.stack.redis import Redis
 from streamvault.stack.settings import Secrets, StackSettings
-from support import cli, free_port, read_env_file, wait_for
+from support import cli, free_port, wait_for
 
 SERVERS = ("postgres", "redis", "kafka")
 PORT_VARIABLES = ("STREAMVAULT_KAFKA_PORT", "STREAMVAULT_KAFKA_CONTROLLER_PORT", "STREAMVAULT_PG_PORT",
@@ -51,7 +52,7 @@ class Folder:
 
     def processes(self) -> list[int]:
         """Every process whose command line names a file in this folder: the servers started from it."""
-        return [pid for pid in _all_pids() if f"{self.home}/".encode() in _cmdline(pid)]
+        return [pid for pid in _all_pids() if f"{self.home}/".encode() in cmdline(pid)]
 
     def write_secrets(self, **chosen: str) -> None:
         """A `secrets.json` as an earlier version may have saved it."""
@@ -63,13 +64,6 @@ class Folder:
 
 def _all_pids() -> list[int]:
     return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
 
 
 def _new_folder() -> Folder:
