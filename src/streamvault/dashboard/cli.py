@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from streamvault import config
+from streamvault.cli_support import settings
 
 
 @click.command()
@@ -20,10 +21,9 @@ def dashboard(host: str, port: int) -> None:
     """Serve the live dashboard of the marts (four charts, KPIs, JSON API) until interrupted."""
     from werkzeug.serving import make_server
 
-    from streamvault.cli import _settings
     from streamvault.dashboard import create_app
 
-    app = create_app(_settings(config.DashboardSettings), _settings(config.PgSettings))
+    app = create_app(settings(config.DashboardSettings), settings(config.PgSettings))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one line per 5-second poll
     server = make_server(host, port, app, threaded=True)
     click.echo(f"dashboard: http://{host}:{server.server_port}/  (Ctrl-C stops it)")
@@ -49,10 +49,9 @@ def export() -> None:
               help="The read-only login Superset connects as (a member of streamvault_dashboard).")
 def export_superset(output: Path, db_user: str | None) -> None:
     """An importable Superset dashboard bundle (ZIP of YAML) over the cdm views."""
-    from streamvault.cli import _settings
     from streamvault.dashboard.superset import bundle
 
     if not db_user:
         raise click.UsageError("give the read-only login with --db-user or DASHBOARD_PG_USER")
-    output.write_bytes(bundle(_settings(config.PgSettings), db_user, datetime.now(timezone.utc)))
+    output.write_bytes(bundle(settings(config.PgSettings), db_user, datetime.now(timezone.utc)))
     click.echo(f"wrote {output}: import it in Superset (Dashboards → Import), the password is asked there")
