@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,14 @@ class Server:
     def get(self, path: str) -> dict:
         with urllib.request.urlopen(self.url + path, timeout=10) as response:
             return json.load(response)
+
+    def answer(self, path: str) -> tuple[int, dict]:
+        """Status and JSON body, errors included."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=30) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
 
 
 def start_dashboard(env: dict[str, str], log: Path) -> Server:
@@ -224,3 +233,10 @@ def test_the_command_listens_on_loopback_only(server):
         listening = [line.split()[1] for line in table.readlines()[1:]
                      if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port]
     assert listening == ["0100007F:" + f"{port:04X}"]
+
+
+@pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A3", "99999999999999999999", "9" * 5000, "-1", "1.5", ""])
+def test_a_limit_that_is_not_a_whole_number_in_range_gets_400_over_http(server, known, limit):
+    """Unicode digits ("²", Arabic "٣"), numbers beyond PostgreSQL's bigint, and Python's int() digit limit."""
+    status, body = server.answer(f"/api/charts/dishes-by-orders?limit={limit}")
+    assert (status, body) == (400, {"error": "limit must be a whole number from 1 to 9223372036854775807"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -75,12 +76,17 @@ def create_app(settings: DashboardSettings, pg: PgSettings) -> Flask:
     return app
 
 
+# PostgreSQL's LIMIT is a bigint. ASCII digits only: str.isdigit() and int() also take "²" and "٣".
+MAX_LIMIT = 2**63 - 1
+_LIMIT = re.compile(r"[0-9]{1,19}")
+
+
 def _limit() -> int | None:
     raw = request.args.get("limit")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        abort(400, "limit must be a positive integer")
+    if not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
+        abort(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 
 
