@@ -85,7 +85,7 @@ def migrate() -> None:
 def _service_loop(service: str, instance_id: str | None = None):
     from streamvault.services import build_loop
 
-    with _exit_on_badsettings():
+    with exit_on_bad_settings():
         return build_loop(service, instance_id)
 
 
