@@ -384,6 +384,15 @@ def test_the_migration_runs_as_a_job_before_install_and_upgrade(values):
             job["metadata"]["annotations"]["helm.sh/hook-weight"])
 
 
+def test_a_migration_that_cannot_apply_fails_the_job_at_once_with_its_line_as_the_pods_message():
+    """`streamvault migrate` exits 2 with one line when retrying cannot help (a foreign `stg` schema, a missing
+    privilege): the Job stops instead of retrying, and `kubectl describe` shows that line."""
+    (job,) = objects("Job")
+    assert container(job)["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert job["spec"]["podFailurePolicy"]["rules"] == [
+        {"action": "FailJob", "onExitCodes": {"containerName": "migrate", "operator": "In", "values": [2]}}]
+
+
 @pytest.mark.parametrize("values", VALUES.values(), ids=VALUES.keys())
 def test_every_pod_runs_as_non_root_with_a_read_only_root_file_system(values):
     for workload in workloads(*values):

@@ -73,7 +73,10 @@ def migrate() -> None:
     try:
         with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
             applied = apply(conn)
-    except (psycopg.OperationalError, MigrationError) as exc:
+    except MigrationError as exc:  # exit 2: retrying cannot help (the Helm Job then fails at once)
+        click.echo(f"streamvault: migrate: {exc}", err=True)
+        sys.exit(2)
+    except psycopg.Error as exc:
         raise click.ClickException(str(exc).strip()) from None
     if applied:
         for migration in applied:
