@@ -414,6 +414,14 @@ def test_the_dashboard_is_optional_and_listens_beyond_localhost():
     assert names == {sts["spec"]["serviceName"] for sts in objects("StatefulSet")}
 
 
+def test_the_dashboard_is_ready_only_when_its_queries_can_run_and_alive_while_the_page_renders():
+    """`/` never queries the warehouse: as the readiness probe it stayed 200 while every /api/* answered 503."""
+    (deployment,) = objects("Deployment")
+    probes = container(deployment)
+    assert probes["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert probes["livenessProbe"]["httpGet"] == {"path": "/", "port": "http"}
+
+
 def test_a_dashboard_with_its_own_login_never_holds_the_loaders_password():
     (deployment,) = objects("Deployment", "-f", str(CLOUD_VALUES))
     variables = env(deployment)

@@ -2,58 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from marts import CATEGORIES, ORDERS, PRODUCTS
+from served import Server, start_dashboard
 
 TOP_N = 3
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SLUGS = ["categories-by-users", "categories-by-orders", "dishes-by-users", "dishes-by-orders"]
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-
-    def get(self, path: str) -> dict:
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
-            return json.load(response)
-
-    def answer(self, path: str) -> tuple[int, dict]:
-        """Status and JSON body, errors included."""
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=30) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as error:
-            return error.code, json.load(error)
-
-
-def start_dashboard(env: dict[str, str], log: Path) -> Server:
-    """The real command on a free port."""
-    with open(log, "w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "streamvault", "dashboard", "--port", "0"],
-                                   env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    announced = re.search(r"dashboard: (http://127\.0\.0\.1:\d+)/", process.stdout.readline())
-    if not announced:
-        process.kill()
-        raise AssertionError(log.read_text())
-    return Server(announced[1], process)
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,12 @@ def create_app(settings: DashboardSettings, pg: PgSettings) -> Flask:
     def kpis() -> Response:
         return _versioned(warehouse.kpis())
 
+    @app.get("/ready")
+    def ready() -> Response:
+        """The readiness probe: 200 only when the API's queries can run (`/` never queries: the liveness probe)."""
+        warehouse.check()
+        return jsonify(status="ready")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
         return jsonify(error=exc.description), exc.code or 500
@@ -64,7 +70,7 @@ def create_app(settings: DashboardSettings, pg: PgSettings) -> Flask:
     @app.errorhandler(PoolTimeout)
     def unavailable(exc: Exception) -> tuple[Response, int]:
         app.logger.error("warehouse query failed: %s", exc)
-        return jsonify(error="the warehouse is unavailable"), 503
+        return jsonify(error=warehouse.login_problem or "the warehouse is unavailable"), 503
 
     @app.after_request
     def security_headers(response: Response) -> Response:
