@@ -81,3 +81,27 @@ def test_a_login_that_may_not_take_the_role_is_not_ready_and_the_answer_says_wha
     with _admin(stack.env()) as admin:
         admin.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(ROLE), sql.Identifier(login)))
     wait_for(lambda: server.answer("/ready")[0] == 200, "the dashboard is ready once the role is granted")
+
+
+def test_while_not_ready_the_dashboard_logs_the_reason_once_and_its_return_once(owned_warehouse, stack, dashboard,
+                                                                               tmp_path):
+    """A probe or poll every few seconds must not add a line each time: operators read state changes.
+    (The connection pool's own warnings, one per connection attempt with growing back-off, are not these.)"""
+    login = owned_warehouse["PG_WAREHOUSE_USER"]
+    with _admin(stack.env()) as admin:
+        admin.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(ROLE), sql.Identifier(login)))
+    server = dashboard(owned_warehouse)
+    for _ in range(3):
+        assert server.answer("/ready")[0] == 503
+    with _admin(stack.env()) as admin:
+        admin.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(ROLE), sql.Identifier(login)))
+    wait_for(lambda: server.answer("/ready")[0] == 200, "the dashboard is ready once the role is granted")
+    assert server.answer("/api/kpis")[0] == 200
+
+    server.process.terminate()
+    server.process.wait(timeout=30)
+    lines = [line.split(" streamvault.dashboard.availability: ")[1]
+             for line in (tmp_path / "dashboard-0.log").read_text().splitlines() if "warehouse queries" in line]
+    assert lines == [f"warehouse queries fail: the login {login} may not SET ROLE {ROLE}: GRANT {ROLE} TO {login} "
+                     "(see docs/dashboard.md) (PoolTimeout: couldn't get a connection after 5.00 sec)",
+                     "warehouse queries work again"]

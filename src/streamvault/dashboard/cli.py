@@ -23,8 +23,10 @@ def dashboard(host: str, port: int) -> None:
 
     from streamvault.dashboard import create_app
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("werkzeug", "psycopg.pool"):  # not a line per 5-second poll (request, connection)
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     app = create_app(settings(config.DashboardSettings), settings(config.PgSettings))
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one line per 5-second poll
     server = make_server(host, port, app, threaded=True)
     click.echo(f"dashboard: http://{host}:{server.server_port}/  (Ctrl-C stops it)")
     # SIGTERM (docker stop, Kubernetes) stops it like Ctrl-C; as a container's PID 1 it would otherwise be ignored.
