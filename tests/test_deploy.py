@@ -384,6 +384,15 @@ def test_the_migration_runs_as_a_job_before_install_and_upgrade(values):
             job["metadata"]["annotations"]["helm.sh/hook-weight"])
 
 
+def test_a_migration_that_cannot_apply_fails_the_job_at_once_with_its_line_as_the_pods_message():
+    """`streamvault migrate` exits 2 with one line when retrying cannot help (a foreign `stg` schema, a missing
+    privilege): the Job stops instead of retrying, and `kubectl describe` shows that line."""
+    (job,) = objects("Job")
+    assert container(job)["terminationMessagePolicy"] == "FallbackToLogsOnError"
+    assert job["spec"]["podFailurePolicy"]["rules"] == [
+        {"action": "FailJob", "onExitCodes": {"containerName": "migrate", "operator": "In", "values": [2]}}]
+
+
 @pytest.mark.parametrize("values", VALUES.values(), ids=VALUES.keys())
 def test_every_pod_runs_as_non_root_with_a_read_only_root_file_system(values):
     for workload in workloads(*values):
@@ -403,6 +412,14 @@ def test_the_dashboard_is_optional_and_listens_beyond_localhost():
     assert objects("Deployment", "--set", "dashboard.enabled=false") == []
     names = {service["metadata"]["name"] for service in objects("Service", "--set", "dashboard.enabled=false")}
     assert names == {sts["spec"]["serviceName"] for sts in objects("StatefulSet")}
+
+
+def test_the_dashboard_is_ready_only_when_its_queries_can_run_and_alive_while_the_page_renders():
+    """`/` never queries the warehouse: as the readiness probe it stayed 200 while every /api/* answered 503."""
+    (deployment,) = objects("Deployment")
+    probes = container(deployment)
+    assert probes["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert probes["livenessProbe"]["httpGet"] == {"path": "/", "port": "http"}
 
 
 def test_a_dashboard_with_its_own_login_never_holds_the_loaders_password():

@@ -1,6 +1,13 @@
-"""`streamvault migrate` creates every SPEC §2 table once; re-running changes nothing."""
+"""`streamvault migrate` creates every SPEC §2 table once; re-running changes nothing; a database it cannot
+migrate gets one line saying what to do, exit code 2."""
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from psycopg import sql
 
 from support import cli, pg_connect
 
@@ -58,3 +65,43 @@ def test_a_changed_applied_migration_is_refused(empty_database):
     result = cli("migrate")
     assert result.returncode != 0
     assert "0001_stg was changed after it was applied" in result.stderr
+
+
+def _one_line_exit_2(result) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+def test_a_database_that_already_has_a_stg_schema_gets_one_line_saying_what_to_do(empty_database):
+    """The course database has a `stg` schema of its own: DuplicateSchema was a traceback."""
+    with pg_connect(autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA stg; CREATE TABLE stg.bonussystem_users (id integer)")
+    line = _one_line_exit_2(cli("migrate"))
+    assert line == (f'streamvault: migrate: 0001_stg failed: schema "stg" already exists. Database {empty_database} '
+                    "has objects streamvault did not create: give streamvault a database of its own "
+                    "(PG_WAREHOUSE_DBNAME). Nothing was changed.")
+    with pg_connect() as conn:
+        assert conn.execute("SELECT to_regclass('streamvault.schema_migrations')").fetchone()[0] is None
+
+
+@pytest.fixture
+def login_without_create(empty_database) -> Iterator[dict[str, str]]:
+    """A login that may connect to the database but not create anything in it (PostgreSQL's default)."""
+    name, password = f"reader_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    with pg_connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
+        try:
+            yield {"PG_WAREHOUSE_USER": name, "PG_WAREHOUSE_PASSWORD": password}
+        finally:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def test_a_login_without_the_create_privilege_gets_one_line_saying_what_to_do(empty_database, login_without_create):
+    line = _one_line_exit_2(cli("migrate", env=login_without_create))
+    user = login_without_create["PG_WAREHOUSE_USER"]
+    assert line == (f"streamvault: migrate: the bookkeeping schema failed: permission denied for database "
+                    f"{empty_database}. The login {user} lacks a privilege the migrations need: run migrate as the "
+                    "database's owner (see docs/deploy.md#migrations). Nothing was changed.")
+    assert login_without_create["PG_WAREHOUSE_PASSWORD"] not in line

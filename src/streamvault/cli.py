@@ -13,25 +13,10 @@ import click
 import psycopg
 
 from streamvault import config
+from streamvault.cli_support import exit_on_bad_settings, settings
 
 if TYPE_CHECKING:
     from streamvault.stack import Stack
-
-
-@contextmanager
-def _exit_on_bad_settings() -> Iterator[None]:
-    """A bad or missing variable ends the command with one line per variable, never a traceback."""
-    try:
-        yield
-    except config.SettingsError as exc:
-        for line in exc.lines:
-            click.echo(f"streamvault: configuration error: {line}", err=True)
-        sys.exit(2)
-
-
-def _settings(group: type[config.G]) -> config.G:
-    with _exit_on_bad_settings():
-        return config.load(group)
 
 
 @click.group()
@@ -113,11 +98,14 @@ def migrate() -> None:
     """Apply the schema migrations that are missing (re-running is a no-op)."""
     from streamvault.db.migrate import MigrationError, migrate as apply
 
-    pg = _settings(config.PgSettings)
+    pg = settings(config.PgSettings)
     try:
         with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
             applied = apply(conn)
-    except (psycopg.OperationalError, MigrationError) as exc:
+    except MigrationError as exc:  # exit 2: retrying cannot help (the Helm Job then fails at once)
+        click.echo(f"streamvault: migrate: {exc}", err=True)
+        sys.exit(2)
+    except psycopg.Error as exc:
         raise click.ClickException(str(exc).strip()) from None
     if applied:
         for migration in applied:
@@ -129,7 +117,7 @@ def migrate() -> None:
 def _service_loop(service: str, instance_id: str | None = None):
     from streamvault.services import build_loop
 
-    with _exit_on_bad_settings():
+    with exit_on_bad_settings():
         return build_loop(service, instance_id)
 
 
@@ -147,7 +135,7 @@ def run(service: str) -> None:
 def reprocess_parked() -> None:
     """Re-drive parked orders whose reference data is now in Redis; report what is still missing."""
     total = _service_loop("stg", instance_id="reprocess-parked").redrive()
-    pg = _settings(config.PgSettings)
+    pg = settings(config.PgSettings)
     with psycopg.connect(pg.conninfo()) as conn:
         waiting = conn.execute("SELECT count(*) FROM stg.parked_orders").fetchone()[0]
     click.echo(f"re-drove {total} parked orders; {waiting} still wait for reference data")

@@ -1,16 +1,16 @@
 """Settings from environment variables (SPEC §4), validated once at start.
 
 Variable names are the course template's, so existing Helm values keep working. Each group
-reads its own prefix; a variable missing from the environment falls back to the local stack's
-`$STREAMVAULT_HOME/env` file when one exists, so `streamvault ...` works right after
-`streamvault stack up` without sourcing anything.
+reads its own prefix. A server whose connection settings the environment leaves all unset comes
+from the local stack's `$STREAMVAULT_HOME/env` file when one exists, so `streamvault ...` works right
+after `streamvault stack up` without sourcing anything.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,7 +29,23 @@ class _Group(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
 
-class PgSettings(_Group):
+class _Server(_Group):
+    """A server's address, login and TLS: all from the environment, or all from the local stack's env file.
+
+    Never a mix: filling gaps per variable gave a remote host the local stack's password and
+    `sslmode=disable`. Any of `connection_fields` set in the environment means "not the local stack".
+    """
+
+    connection_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def set_in_environment(cls) -> bool:
+        prefix = cls.model_config.get("env_prefix", "").upper()
+        names = {prefix + field.upper() for field in cls.connection_fields or tuple(cls.model_fields)}
+        return any(key.upper() in names for key in os.environ)
+
+
+class PgSettings(_Server):
     model_config = SettingsConfigDict(env_prefix="PG_WAREHOUSE_")
 
     host: str
@@ -56,7 +72,7 @@ class PgSettings(_Group):
         )
 
 
-class RedisSettings(_Group):
+class RedisSettings(_Server):
     model_config = SettingsConfigDict(env_prefix="REDIS_")
 
     host: str
@@ -66,10 +82,13 @@ class RedisSettings(_Group):
     ssl_ca_certs: str | None = None
 
 
-class KafkaSettings(_Group):
+class KafkaSettings(_Server):
     """Managed clouds use SASL_SSL + SCRAM-SHA-512; the local stack uses PLAINTEXT."""
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_")
+    # Group and topics say what to read, not which server: set alone, they keep the local stack.
+    connection_fields = ("host", "port", "consumer_username", "consumer_password", "security_protocol",
+                         "sasl_mechanism", "ssl_ca_location")
 
     host: str
     port: int
@@ -134,7 +153,8 @@ def load(group: type[G]) -> G:
     """Build a settings group or raise SettingsError naming each offending variable."""
     prefix = group.model_config.get("env_prefix", "")
     try:
-        return group(_env_file=_env_file())
+        local_stack = None if issubclass(group, _Server) and group.set_in_environment() else _env_file()
+        return group(_env_file=local_stack)
     except ValidationError as exc:
         lines = []
         for error in exc.errors():

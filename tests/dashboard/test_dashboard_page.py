@@ -2,49 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from marts import CATEGORIES, ORDERS, PRODUCTS
+from served import Server, start_dashboard
 
 TOP_N = 3
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SLUGS = ["categories-by-users", "categories-by-orders", "dishes-by-users", "dishes-by-orders"]
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-
-    def get(self, path: str) -> dict:
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
-            return json.load(response)
-
-
-def start_dashboard(env: dict[str, str], log: Path) -> Server:
-    """The real command on a free port."""
-    with open(log, "w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "streamvault", "dashboard", "--port", "0"],
-                                   env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=stderr, text=True)
-    announced = re.search(r"dashboard: (http://127\.0\.0\.1:\d+)/", process.stdout.readline())
-    if not announced:
-        process.kill()
-        raise AssertionError(log.read_text())
-    return Server(announced[1], process)
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +196,10 @@ def test_the_command_listens_on_loopback_only(server):
         listening = [line.split()[1] for line in table.readlines()[1:]
                      if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port]
     assert listening == ["0100007F:" + f"{port:04X}"]
+
+
+@pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A3", "99999999999999999999", "9" * 5000, "-1", "1.5", ""])
+def test_a_limit_that_is_not_a_whole_number_in_range_gets_400_over_http(server, known, limit):
+    """Unicode digits ("²", Arabic "٣"), numbers beyond PostgreSQL's bigint, and Python's int() digit limit."""
+    status, body = server.answer(f"/api/charts/dishes-by-orders?limit={limit}")
+    assert (status, body) == (400, {"error": "limit must be a whole number from 1 to 9223372036854775807"})

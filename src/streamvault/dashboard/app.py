@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -10,6 +11,7 @@ from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from streamvault.config import DashboardSettings, PgSettings
+from streamvault.dashboard.availability import Availability
 from streamvault.dashboard.charts import BY_SLUG, CHARTS, LANGS
 from streamvault.dashboard.texts import TEXTS
 from streamvault.dashboard.warehouse import Warehouse
@@ -24,6 +26,7 @@ def create_app(settings: DashboardSettings, pg: PgSettings) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     warehouse = Warehouse(pg, settings)
     app.extensions["streamvault.warehouse"] = warehouse
+    availability = Availability()
 
     @app.get("/")
     def page() -> str:
@@ -50,20 +53,34 @@ def create_app(settings: DashboardSettings, pg: PgSettings) -> Flask:
     def kpis() -> Response:
         return _versioned(warehouse.kpis())
 
+    @app.get("/ready")
+    def ready() -> Response:
+        """The readiness probe: 200 only when the API's queries can run (`/` never queries: the liveness probe)."""
+        warehouse.check()
+        return jsonify(status="ready")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
         return jsonify(error=exc.description), exc.code or 500
 
     @app.errorhandler(psycopg.errors.UndefinedTable)
     def not_migrated(exc: psycopg.Error) -> tuple[Response, int]:
-        app.logger.error("dashboard views missing: %s", exc)
-        return jsonify(error="the dashboard views are missing: run `streamvault migrate`"), 503
+        return _unavailable("the dashboard views are missing: run `streamvault migrate`", exc)
 
     @app.errorhandler(psycopg.Error)
     @app.errorhandler(PoolTimeout)
     def unavailable(exc: Exception) -> tuple[Response, int]:
-        app.logger.error("warehouse query failed: %s", exc)
-        return jsonify(error="the warehouse is unavailable"), 503
+        return _unavailable(warehouse.login_problem or "the warehouse is unavailable", exc)
+
+    def _unavailable(problem: str, exc: Exception) -> tuple[Response, int]:
+        availability.failed(problem, exc)
+        return jsonify(error=problem), 503
+
+    @app.after_request
+    def queried(response: Response) -> Response:
+        if request.endpoint in _QUERYING and response.status_code in (200, 304):
+            availability.answered()
+        return response
 
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -75,12 +92,20 @@ def create_app(settings: DashboardSettings, pg: PgSettings) -> Flask:
     return app
 
 
+# The endpoints whose answer comes from a warehouse query.
+_QUERYING = {"chart_data", "kpis", "ready"}
+
+# PostgreSQL's LIMIT is a bigint. ASCII digits only: str.isdigit() and int() also take "²" and "٣".
+MAX_LIMIT = 2**63 - 1
+_LIMIT = re.compile(r"[0-9]{1,19}")
+
+
 def _limit() -> int | None:
     raw = request.args.get("limit")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        abort(400, "limit must be a positive integer")
+    if not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
+        abort(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 
 

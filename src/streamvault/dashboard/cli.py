@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from streamvault import config
+from streamvault.cli_support import settings
 
 
 @click.command()
@@ -20,11 +21,12 @@ def dashboard(host: str, port: int) -> None:
     """Serve the live dashboard of the marts (four charts, KPIs, JSON API) until interrupted."""
     from werkzeug.serving import make_server
 
-    from streamvault.cli import _settings
     from streamvault.dashboard import create_app
 
-    app = create_app(_settings(config.DashboardSettings), _settings(config.PgSettings))
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one line per 5-second poll
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("werkzeug", "psycopg.pool"):  # not a line per 5-second poll (request, connection)
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    app = create_app(settings(config.DashboardSettings), settings(config.PgSettings))
     server = make_server(host, port, app, threaded=True)
     click.echo(f"dashboard: http://{host}:{server.server_port}/  (Ctrl-C stops it)")
     # SIGTERM (docker stop, Kubernetes) stops it like Ctrl-C; as a container's PID 1 it would otherwise be ignored.
@@ -49,10 +51,9 @@ def export() -> None:
               help="The read-only login Superset connects as (a member of streamvault_dashboard).")
 def export_superset(output: Path, db_user: str | None) -> None:
     """An importable Superset dashboard bundle (ZIP of YAML) over the cdm views."""
-    from streamvault.cli import _settings
     from streamvault.dashboard.superset import bundle
 
     if not db_user:
         raise click.UsageError("give the read-only login with --db-user or DASHBOARD_PG_USER")
-    output.write_bytes(bundle(_settings(config.PgSettings), db_user, datetime.now(timezone.utc)))
+    output.write_bytes(bundle(settings(config.PgSettings), db_user, datetime.now(timezone.utc)))
     click.echo(f"wrote {output}: import it in Superset (Dashboards → Import), the password is asked there")

@@ -28,18 +28,31 @@ def _conninfo(pg: PgSettings, settings: DashboardSettings) -> str:
                          connect_timeout=5, **login)
 
 
-def _confine(conn: psycopg.Connection) -> None:
-    conn.execute(f"SET ROLE {ROLE}")
-
-
 class Warehouse:
     """The queries the dashboard runs, each in its own read-only transaction."""
 
     def __init__(self, pg: PgSettings, settings: DashboardSettings):
+        # Why no connection can be made, when the pool's callers would only see a timeout.
+        self.login_problem: str | None = None
         self.pool = ConnectionPool(_conninfo(pg, settings), min_size=1, max_size=4, timeout=5,
                                    kwargs={"autocommit": True, "row_factory": dict_row},
-                                   configure=_confine, check=ConnectionPool.check_connection,
+                                   configure=self._confine, check=ConnectionPool.check_connection,
                                    name="dashboard", open=True)
+
+    def _confine(self, conn: psycopg.Connection) -> None:
+        try:
+            conn.execute(f"SET ROLE {ROLE}")
+        except psycopg.errors.InsufficientPrivilege:
+            user = conn.info.user
+            self.login_problem = (f"the login {user} may not SET ROLE {ROLE}: GRANT {ROLE} TO {user} "
+                                  "(see docs/dashboard.md)")
+            raise
+        self.login_problem = None
+
+    def check(self) -> None:
+        """Raises what a chart query would meet (for readiness): no connection, no role, no views."""
+        with self.pool.connection() as conn:
+            conn.execute(sql(__package__, "ready.sql"))
 
     def chart(self, chart: Chart, limit: int | None) -> tuple[list[dict[str, Any]], int]:
         """The chart's items, biggest first (at most `limit`), and how many there are in all."""

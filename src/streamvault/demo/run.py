@@ -12,6 +12,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,6 +23,7 @@ from rich.console import Console
 from streamvault import config
 from streamvault.db.migrate import MigrationError, migrate
 from streamvault.db.sqlfiles import sql
+from streamvault.demo.lock import AnotherDemo, only_demo_of
 from streamvault.demo.supervisor import Child, Supervisor
 from streamvault.demo.view import HeadlessView, LiveView, View
 from streamvault.generator.model import TIME_FORMAT
@@ -32,6 +35,7 @@ HEADLESS_EVERY_S = 5.0
 # Drained and unchanged this long: parked orders whose data arrived have had their re-drive rounds.
 SETTLE_S = 6.0
 STREAMVAULT = [sys.executable, "-m", "streamvault"]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,23 @@ class DemoOptions:
 def run(options: DemoOptions, console: Console) -> int:
     """Returns the exit code: 0 when stopped by Ctrl-C or drained as asked, 1 when something failed."""
     stack = Stack()
+    try:
+        with only_demo_of(stack.settings.home):
+            return _run(stack, options, console)
+    except AnotherDemo as exc:
+        console.print(f"demo: {exc}", highlight=False, soft_wrap=True)
+        return 1
+
+
+def _run(stack: Stack, options: DemoOptions, console: Console) -> int:
     home = stack.settings.home
     dashboard = f"http://127.0.0.1:{options.dashboard_port}/"
     view: View = (HeadlessView(console, HEADLESS_EVERY_S) if options.headless or not console.is_terminal
                   else LiveView(console, f"streamvault demo · dashboard {dashboard} · logs {home / 'logs'}"))
     supervisor = Supervisor(home)
-    # Ctrl-C and `kill` both stop the demo cleanly, even when started with SIGINT ignored (`cmd &`),
-    # which its children would inherit.
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # Ctrl-C, `kill` and a closed terminal (SIGHUP) all stop the demo cleanly, even when started with
+    # SIGINT ignored (`cmd &`), which its children would inherit.
+    for sig in STOP_SIGNALS:
         signal.signal(sig, signal.default_int_handler)
     try:
         for leftover in supervisor.stop_leftovers():
@@ -75,21 +88,28 @@ def run(options: DemoOptions, console: Console) -> int:
         view.note(f"services and dashboard started; dashboard: {dashboard}; logs: {supervisor.log_dir}")
         return _watch(options, supervisor, view, refs, env, kafka, pg)
     except KeyboardInterrupt:
-        view.note("stopping")
+        _unless_terminal_gone(view.note, "stopping")
         return 0
     except (RuntimeError, TimeoutError, config.SettingsError, MigrationError, psycopg.Error) as exc:
         view.note(f"failed: {exc}")
         return 1
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not leave processes behind
+        for sig in STOP_SIGNALS:  # a second Ctrl-C must not leave processes behind
             signal.signal(sig, signal.SIG_IGN)
-        view.close()
+        _unless_terminal_gone(view.close)
         supervisor.stop_all()
         if options.keep_stack:
-            view.note("children stopped; the stack keeps running (stop it with: streamvault stack down)")
+            _unless_terminal_gone(view.note, "children stopped; the stack keeps running "
+                                             "(stop it with: streamvault stack down)")
         else:
             stack.down()
-            view.note("children and stack stopped")
+            _unless_terminal_gone(view.note, "children and stack stopped")
+
+
+def _unless_terminal_gone(show: Callable[..., None], *args: str) -> None:
+    """After SIGHUP every write to the closed terminal fails: the demo stops its processes all the same."""
+    with suppress(OSError):
+        show(*args)
 
 
 def _watch(options: DemoOptions, supervisor: Supervisor, view: View, refs: list[ServiceRef],

@@ -11,6 +11,7 @@ import redis
 from confluent_kafka import KafkaException
 
 from streamvault import config
+from streamvault.cli_support import settings
 from streamvault.generator.model import DEFAULT_TOPIC, TIME_FORMAT, GeneratorOptions
 from streamvault.generator.publish import PublishError, stream
 from streamvault.generator.simulator import Simulator
@@ -53,9 +54,7 @@ def _share(flag: str, text: str):
 def generate(orders: int | None, rate: float | None, duration: float | None, seed: int | None, topic: str | None,
              start: datetime, first_id: int | None, progress: bool | None, **counts_and_shares: float) -> None:
     """Simulate the source system: reference data into Redis, orders into Kafka (SPEC §1)."""
-    from streamvault.cli import _settings
-
-    kafka, redis_settings = _settings(config.KafkaSettings), _settings(config.RedisSettings)
+    kafka, redis_settings = settings(config.KafkaSettings), settings(config.RedisSettings)
     topic = topic or kafka.source_topic or DEFAULT_TOPIC
     if seed is None:
         seed = random.SystemRandom().randrange(10_000)

@@ -8,6 +8,7 @@ import sys
 import click
 
 from streamvault import config
+from streamvault.cli_support import settings
 
 
 @click.command()
@@ -20,12 +21,11 @@ def status(as_json: bool) -> None:
     """
     from rich.console import Console
 
-    from streamvault.cli import _settings
     from streamvault.observe.render import render
     from streamvault.observe.status import ServiceUrls, collect, service_refs
 
-    kafka = _settings(config.KafkaSettings)
-    snapshot = collect(kafka, _settings(config.PgSettings), service_refs(kafka, _settings(ServiceUrls)))
+    kafka = settings(config.KafkaSettings)
+    snapshot = collect(kafka, settings(config.PgSettings), service_refs(kafka, settings(ServiceUrls)))
     if as_json:
         click.echo(json.dumps(snapshot.as_dict(), indent=2))
     else:
