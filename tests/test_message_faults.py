@@ -15,6 +15,7 @@ from collections.abc import Callable
 import msgspec
 import pytest
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
 from pipeline import Pipeline
 from streamvault import config
@@ -180,20 +181,20 @@ def _order(object_id: int, user_id: str, restaurant: dict, dishes: int) -> bytes
     return text.encode()
 
 
-def test_an_order_whose_output_exceeds_the_broker_limit_is_dead_lettered_and_the_next_order_arrives(pipeline):
-    """A valid 877 KB order grows past the broker's 1,048,588 bytes in STG: its partition must not stall."""
+def _big_order_then_a_small_one(pipeline: Pipeline, dishes: int) -> bytes:
+    """Both on one partition, so the small order queues behind the big one; returns the big order once the
+    small one is in the marts."""
     user_id, restaurant_id = "a" * 24, "b" * 24
-    restaurant = _restaurant_with_long_names(restaurant_id, dishes=1000)
+    restaurant = _restaurant_with_long_names(restaurant_id, dishes=dishes)
     client = redis_client()
     client.set(user_id, json.dumps({"_id": user_id, "name": "Анна", "login": "anna",
                                     "update_ts_utc": "2024-05-01 00:00:00"}))
     client.set(restaurant_id, json.dumps(restaurant))
-    big, small = _order(1, user_id, restaurant, dishes=1000), _order(2, user_id, restaurant, dishes=1)
-    assert 870_000 < len(big) < 890_000  # ~877 KB, as reported
+    big, small = _order(1, user_id, restaurant, dishes=dishes), _order(2, user_id, restaurant, dishes=1)
 
     pipeline.start_all()
     producer = Producer(kafka_config(**{"compression.type": "lz4"}))
-    for value in (big, small):  # one partition: the small order queues behind the big one
+    for value in (big, small):
         producer.produce(pipeline.source_topic, value=value, key=user_id.encode(), partition=0)
     assert producer.flush(30) == 0
 
@@ -204,9 +205,37 @@ def test_an_order_whose_output_exceeds_the_broker_limit_is_dead_lettered_and_the
 
     wait_for(small_order_counted, "the order after the big one in the marts")
     pipeline.wait_drained()
+    return big
+
+
+def _dead_letter_errors(pipeline: Pipeline, service: str) -> list[str]:
+    return [{k: v.decode() for k, v in letter.headers()}["error"] for letter in pipeline.read_topic(pipeline.dlq(service))]
+
+
+def test_an_order_whose_output_exceeds_the_broker_limit_is_dead_lettered_and_the_next_order_arrives(pipeline):
+    """A valid 877 KB order grows past the broker's 1,048,588 bytes in STG: its partition must not stall."""
+    big = _big_order_then_a_small_one(pipeline, dishes=1000)
+    assert 870_000 < len(big) < 890_000  # ~877 KB, as reported
+
     letters = pipeline.read_topic(pipeline.dlq("stg"))
     assert [letter.value() for letter in letters] == [big]
-    error = {k: v.decode() for k, v in letters[0].headers()}["error"]
-    assert "exceeds" in error and pipeline.destination("stg") in error
+    [error] = _dead_letter_errors(pipeline, "stg")
+    assert "exceeds the 1048588-byte message limit" in error and pipeline.destination("stg") in error
     assert pipeline.read_topic(pipeline.dlq("dds"), timeout=5) == []
+    assert pipeline.read_topic(pipeline.dlq("cdm"), timeout=5) == []
+
+
+def test_dds_dead_letters_an_order_its_topic_cannot_carry_learning_the_limit_from_the_topic(pipeline):
+    """DDS -> CDM can stall the same way; the limit is the topic's own `max.message.bytes`, not a constant."""
+    admin = AdminClient(kafka_config())
+    entry = ConfigEntry("max.message.bytes", "200000", incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ResourceType.TOPIC, pipeline.destination("dds"), incremental_configs=[entry])
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result()
+
+    _big_order_then_a_small_one(pipeline, dishes=200)  # ~290 KB out of STG, ~280 KB out of DDS
+
+    assert pipeline.read_topic(pipeline.dlq("stg"), timeout=5) == []
+    [error] = _dead_letter_errors(pipeline, "dds")
+    assert "exceeds the 200000-byte message limit" in error and pipeline.destination("dds") in error
     assert pipeline.read_topic(pipeline.dlq("cdm"), timeout=5) == []

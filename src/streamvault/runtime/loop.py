@@ -40,6 +40,7 @@ class ServiceLoop:
         self.stopping = threading.Event()
         self.assigned: list[TopicPartition] | None = None
         self.problem: str | None = "starting"  # why the last attempt failed; None once one succeeded
+        self._failure_kind: str | None = None  # the exception type of the failures in a row, for the log
         self.last_tick = time.monotonic()
         self._busy_since: float | None = None  # when the batch (or idle round) in flight began
         self._stuck_reported = False
@@ -179,7 +180,7 @@ class ServiceLoop:
         self._strict_dead_letters = False
         if self.problem is not None:
             log.info("%s: ready", self._label)
-            self.problem = None
+            self.problem, self._failure_kind = None, None
             self.readiness()  # the metric follows at once
         return True
 
@@ -356,10 +357,11 @@ class ServiceLoop:
         Logged when the kind of failure changes, not on every retry."""
         kind = type(exc).__name__
         metrics.batch_failures.labels(self._label, kind).inc()
-        if not (self.problem or "").startswith(kind + ":") and self.problem != kind:
-            log.warning("%s: not ready: %s; the batch of %d is retried until it succeeds", self._label,
-                        describe(exc, limit=300), len(messages))
         self.problem = describe(exc, limit=300)
+        if kind != self._failure_kind:
+            self._failure_kind = kind
+            log.warning("%s: not ready: %s; the batch of %d is retried until it succeeds", self._label,
+                        self.problem, len(messages))
         self.readiness()
         self._abort_transaction()
         self._rewind(messages)
