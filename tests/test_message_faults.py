@@ -168,7 +168,8 @@ def _restaurant_with_long_names(restaurant_id: str, dishes: int) -> dict:
 
 
 def _order(object_id: int, user_id: str, restaurant: dict, dishes: int) -> bytes:
-    items = [{"id": d["_id"], "name": d["name"], "price": d["price"], "quantity": 1} for d in restaurant["menu"][:dishes]]
+    items = [{"id": d["_id"], "name": d["name"], "price": d["price"], "quantity": 1}
+             for d in restaurant["menu"][:dishes]]
     text = json.dumps({
         "object_id": object_id, "object_type": "order", "sent_dttm": "2024-05-02 12:00:01",
         "payload": {"restaurant": {"id": restaurant["_id"]}, "user": {"id": user_id}, "date": "2024-05-02 11:00:00",
@@ -209,7 +210,8 @@ def _big_order_then_a_small_one(pipeline: Pipeline, dishes: int) -> bytes:
 
 
 def _dead_letter_errors(pipeline: Pipeline, service: str) -> list[str]:
-    return [{k: v.decode() for k, v in letter.headers()}["error"] for letter in pipeline.read_topic(pipeline.dlq(service))]
+    return [{k: v.decode() for k, v in letter.headers()}["error"]
+            for letter in pipeline.read_topic(pipeline.dlq(service))]
 
 
 def test_an_order_whose_output_exceeds_the_broker_limit_is_dead_lettered_and_the_next_order_arrives(pipeline):

@@ -52,19 +52,22 @@ def publish_timeline(pipeline: Pipeline, seed: int, orders: int, **faults):
     return compute(timeline.events)
 
 
-def set_identity(pipeline: Pipeline, value: str) -> None:
-    """Place both marts' id sequences (`value` is SQL over the sequence's own max_value)."""
+def set_next_id(pipeline: Pipeline, value: int | None) -> None:
+    """Make `value` both marts' next id; None: past the end of their sequences."""
     with pipeline.connect() as conn:
         for table in MARTS:
-            conn.execute(f"SELECT setval(s.seq, {value}, false) FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass "
-                         "AS seq) AS s JOIN pg_sequences AS q ON q.schemaname || '.' || q.sequencename = s.seq::text",
-                         (table,))
+            sequence = conn.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()[0]
+            if value is None:
+                conn.execute("SELECT setval(%s::regclass, max_value) FROM pg_sequences "
+                             "WHERE schemaname || '.' || sequencename = %s", (sequence, sequence))
+            else:
+                conn.execute("SELECT setval(%s::regclass, %s, false)", (sequence, value))
 
 
 def test_mart_ids_go_past_two_to_the_31_and_are_drawn_only_for_new_pairs(pipeline):
     """32-bit ids ran out after ~10^9 orders; and each update of an existing pair burned one."""
     start = 2**31 - 20
-    set_identity(pipeline, str(start))
+    set_next_id(pipeline, start)
     pipeline.start_all()
     expected = publish_timeline(pipeline, seed=1603, orders=400, **NO_FLIPS)
     pipeline.wait_drained(parked=expected.parked)
@@ -80,7 +83,7 @@ def test_mart_ids_go_past_two_to_the_31_and_are_drawn_only_for_new_pairs(pipelin
 
 def test_an_exhausted_id_sequence_is_a_server_problem_not_bad_data(pipeline):
     """SQLSTATE 2200H is a DataError, but about the server: CDM waits, unready, and dead-letters nothing."""
-    set_identity(pipeline, "q.max_value")  # the next id is past the end
+    set_next_id(pipeline, None)
     pipeline.start_all()
     expected = publish_timeline(pipeline, seed=1604, orders=150, **NO_FLIPS)
 
@@ -89,7 +92,7 @@ def test_an_exhausted_id_sequence_is_a_server_problem_not_bad_data(pipeline):
         return status == 503 and "SequenceGeneratorLimitExceeded" in str(state.get("reason"))
 
     wait_for(unready_saying_why, "CDM not ready, naming the exhausted sequence")
-    set_identity(pipeline, "1")  # an operator's fix: the marts are still empty
+    set_next_id(pipeline, 1)  # an operator's fix: the marts are still empty
     pipeline.wait_drained(parked=expected.parked)
     with pipeline.connect() as conn:
         assert_warehouse_matches(conn, expected)
@@ -107,7 +110,8 @@ def test_service_connections_carry_timeouts_and_name_their_service(pipeline, mon
     loop.pool.open(wait=True, timeout=30)
     try:
         with loop.pool.connection() as conn:
-            shown = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in ("statement_timeout", "application_name")}
+            shown = {name: conn.execute(f"SHOW {name}").fetchone()[0]
+                     for name in ("statement_timeout", "application_name")}
             client = conn.info.get_parameters()
     finally:
         loop.pool.close()
