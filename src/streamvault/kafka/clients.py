@@ -29,16 +29,22 @@ def transactional_consumer(settings: KafkaSettings, group: str) -> Consumer:
     })
 
 
-def transactional_producer(settings: KafkaSettings, transactional_id: str) -> Producer:
+def transactional_producer(settings: KafkaSettings, transactional_id: str, smallest_limit: int) -> Producer:
     """One stable transactional.id per instance: a restarted instance fences its crashed predecessor
-    and aborts its open transaction at once, instead of stalling read_committed readers."""
+    and aborts its open transaction at once, instead of stalling read_committed readers.
+
+    `smallest_limit` is the smallest `max.message.bytes` of the topics it writes (kafka/limits.py): batches
+    of small messages stay below it. Single messages are checked by the loop before they are produced;
+    librdkafka's own check is on the uncompressed size, so it is set out of the way (a dead letter may be
+    larger than the limit before compression)."""
     producer = Producer({
         **settings.client_config(),
         "transactional.id": transactional_id,
         "transaction.timeout.ms": 30000,
         "linger.ms": 5,
         "compression.type": "lz4",
-        "message.max.bytes": 2_000_000,
+        "batch.size": min(1_000_000, smallest_limit * 15 // 16),
+        "message.max.bytes": 1_000_000_000,
     })
     producer.init_transactions(60)
     return producer

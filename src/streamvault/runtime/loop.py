@@ -15,24 +15,20 @@ import threading
 import time
 
 import psycopg
-import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from psycopg_pool import ConnectionPool
 
 from streamvault.config import KafkaSettings, PgSettings
 from streamvault.kafka.clients import ensure_topics, transactional_consumer, transactional_producer
+from streamvault.kafka.limits import TopicLimits, topic_limits
 from streamvault.runtime import metrics
+from streamvault.runtime.database import connection_pool
+from streamvault.runtime.faults import ServiceFault, describe, is_transient, refused_by_postgres
 from streamvault.runtime.http import create_app, serve_in_background
 from streamvault.runtime.settings import RuntimeSettings
 from streamvault.runtime.stage import Output, Record, Rejected, Stage, Topics
 
 log = logging.getLogger(__name__)
-
-# Outages and lost races: the batch is aborted, rewound and retried after a backoff.
-TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, redis.ConnectionError, redis.TimeoutError,
-             KafkaException, BufferError)
-# The data itself is unacceptable to PostgreSQL: isolate the offending message and dead-letter it.
-DATA_ERRORS = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
+Rejects = list[tuple[Message, str]]
 
 
 class ServiceLoop:
@@ -40,12 +36,16 @@ class ServiceLoop:
                  runtime: RuntimeSettings):
         self.stage, self.topics, self.group = stage, topics, group
         self.kafka, self.runtime = kafka, runtime
-        self.pool = ConnectionPool(pg.conninfo(), min_size=1, max_size=2, timeout=5, open=False,
-                                   kwargs={"autocommit": True}, check=ConnectionPool.check_connection)
+        self.pool = connection_pool(pg, runtime, stage.name)
         self.stopping = threading.Event()
         self.assigned: list[TopicPartition] | None = None
-        self.healthy_io = False
+        self.problem: str | None = "starting"  # why the last attempt failed; None once one succeeded
+        self._failure_kind: str | None = None  # the exception type of the failures in a row, for the log
         self.last_tick = time.monotonic()
+        self._busy_since: float | None = None  # when the batch (or idle round) in flight began
+        self._stuck_reported = False
+        self._limits: TopicLimits | None = None
+        self._strict_dead_letters = False  # set when the broker refused a dead letter the estimate let through
         self.backoff = _Backoff(runtime.max_backoff_s)
         self._last_idle = 0.0
         self._consumer: Consumer | None = None
@@ -94,8 +94,16 @@ class ServiceLoop:
     def producer(self) -> Producer:
         """Created on first use and after a fatal error; init_transactions fences any predecessor."""
         if self._producer is None:
-            self._producer = transactional_producer(self.kafka, f"{self.group}-{self.runtime.instance_id}")
+            self._producer = transactional_producer(self.kafka, f"{self.group}-{self.runtime.instance_id}",
+                                                    self.limits.smallest)
         return self._producer
+
+    @property
+    def limits(self) -> TopicLimits:
+        """The message size limits of the topics the service writes, learnt once from the broker."""
+        if self._limits is None:
+            self._limits = topic_limits(self.kafka, [t for t in (self.topics.destination, self.topics.dlq) if t])
+        return self._limits
 
     def _close(self) -> None:
         if self._consumer is not None:
@@ -117,17 +125,30 @@ class ServiceLoop:
         return time.monotonic() - self.last_tick < 120
 
     def readiness(self) -> dict[str, object]:
-        state = {
+        """Ready when the last attempt succeeded, no batch is stuck and partitions are assigned; else why not."""
+        reason = self.problem or self._stuck()
+        if reason is None and self.assigned is None:
+            reason = "waiting for a partition assignment"
+        metrics.ready.labels(self._label).set(0 if reason else 1)
+        return {
             "service": self._label,
-            "connections": self.healthy_io,
+            "ready": reason is None,
+            "reason": reason,
+            "connections": self.problem is None,
             "assignment": None if self.assigned is None else [f"{p.topic}[{p.partition}]" for p in self.assigned],
         }
-        state["ready"] = self.healthy_io and self.assigned is not None
-        return state
 
-    def _set_healthy(self, ok: bool) -> None:
-        self.healthy_io = ok
-        metrics.ready.labels(self._label).set(1 if ok and self.assigned is not None else 0)
+    def _stuck(self) -> str | None:
+        """A batch running past the bound: a server that stopped answering without closing the connection."""
+        started = self._busy_since
+        if started is None or time.monotonic() - started <= self.runtime.stuck_batch_s:
+            return None
+        reason = (f"stuck: the batch in flight has run for {time.monotonic() - started:.0f} s "
+                  f"(bound {self.runtime.stuck_batch_s:g} s)")
+        if not self._stuck_reported and self._busy_since is started:
+            self._stuck_reported = True
+            log.warning("%s: not ready: %s", self._label, reason)
+        return reason
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -142,14 +163,32 @@ class ServiceLoop:
             self._attempt(self._idle, rewind=[])
 
     def _attempt(self, work, rewind: list[Message]) -> bool:
+        """Run a batch or an idle round. Any failure that reaches here is not one message's (those are
+        dead-lettered inside): the batch is retried, and the process never dies of it."""
+        failure = None
+        self._busy_since = time.monotonic()
         try:
             work()
-        except TRANSIENT as exc:
-            self._recover(rewind, exc)
+        except Exception as exc:
+            failure = exc
+        finally:
+            self._end_busy()
+        if failure is not None:
+            self._recover(rewind, failure)
             return False
         self.backoff.reset()
-        self._set_healthy(True)
+        self._strict_dead_letters = False
+        if self.problem is not None:
+            log.info("%s: ready", self._label)
+            self.problem, self._failure_kind = None, None
+            self.readiness()  # the metric follows at once
         return True
+
+    def _end_busy(self) -> None:
+        if self._stuck_reported:
+            self._stuck_reported = False
+            log.info("%s: the stuck batch ended after %.0f s", self._label, time.monotonic() - self._busy_since)
+        self._busy_since = None
 
     def _is_error(self, message: Message) -> bool:
         error = message.error()
@@ -163,17 +202,21 @@ class ServiceLoop:
 
     def _process(self, messages: list[Message]) -> None:
         started = time.perf_counter()
-        records, rejects = self._decode(messages)
+        records, rejects, unexplained = self._decode(messages)
         producer = self.producer
         producer.begin_transaction()
         with self.pool.connection() as conn:
             with conn.transaction():
-                outputs, load_rejects = self._load_isolating(conn, records)
+                outputs, load_rejects, load_unexplained = self._load_isolating(conn, records)
+                unexplained += load_unexplained
+                if len(unexplained) >= 2 and len(rejects) + len(load_rejects) == len(messages):
+                    raise ServiceFault(f"none of {len(messages)} messages could be loaded, each failing on its "
+                                       f"own, e.g. {describe(unexplained[0])}")
         rejects += load_rejects
         for output in outputs:
             self._produce(self.topics.destination, output.key, output.value)
         for message, reason in rejects:
-            self._produce(self.topics.dlq, message.key(), message.value(), self._dlq_headers(message, reason))
+            self._dead_letter(message, reason)
         producer.send_offsets_to_transaction(_next_offsets(messages), self._consumer.consumer_group_metadata(), 30)
         _commit(producer)
 
@@ -184,45 +227,89 @@ class ServiceLoop:
         metrics.batch_seconds.labels(self._label).observe(time.perf_counter() - started)
         self._update_lag()
 
-    def _decode(self, messages: list[Message]) -> tuple[list[Record], list[tuple[Message, str]]]:
-        records, rejects = [], []
+    def _decode(self, messages: list[Message]) -> tuple[list[Record], Rejects, list[Exception]]:
+        """Records, the messages rejected with their reasons, and the decoder's surprises among them."""
+        records, rejects, unexplained = [], [], []
         for message in messages:
             try:
                 records.append(Record(self.stage.decode(message.value() or b""), message))
             except Rejected as exc:
                 rejects.append((message, str(exc)))
             except Exception as exc:  # a decoder surprise must not turn one message into a crash loop
-                rejects.append((message, f"undecodable message: {type(exc).__name__}: {exc}"))
-        return records, rejects
+                rejects.append((message, f"undecodable message: {describe(exc)}"))
+                unexplained.append(exc)
+        return records, rejects, unexplained
 
     def _load_isolating(self, conn: psycopg.Connection, records: list[Record]
-                        ) -> tuple[list[Output], list[tuple[Message, str]]]:
-        """Load the batch; if PostgreSQL refuses the data, bisect (with savepoints) to the messages at fault."""
+                        ) -> tuple[list[Output], Rejects, list[Exception]]:
+        """Load the batch; if it fails for a reason that may be a message's, bisect (with savepoints) to the
+        messages that fail on their own. Returns the outputs, the rejected messages with their reasons, and
+        the failures nothing in the data explains (a bug, if no message at all loads: see faults.py)."""
         if not records:
-            return [], []
+            return [], [], []
         try:
             with conn.transaction():
-                return self.stage.load(conn, records), []
-        except DATA_ERRORS as exc:
+                outputs = self.stage.load(conn, records)
+                self._check_sizes(outputs)
+                return outputs, [], []
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             if len(records) == 1:
-                return [], [(records[0].message, f"rejected by PostgreSQL: {str(exc).strip()}")]
+                return [], [(records[0].message, self._reason(exc))], [] if _explained(exc) else [exc]
         middle = len(records) // 2
-        left_out, left_rejects = self._load_isolating(conn, records[:middle])
-        right_out, right_rejects = self._load_isolating(conn, records[middle:])
-        return left_out + right_out, left_rejects + right_rejects
+        left = self._load_isolating(conn, records[:middle])
+        right = self._load_isolating(conn, records[middle:])
+        return left[0] + right[0], left[1] + right[1], left[2] + right[2]
 
-    def _produce(self, topic: str, key: bytes | None, value: bytes | None, headers: list | None = None) -> None:
+    def _reason(self, exc: Exception) -> str:
+        if isinstance(exc, Rejected):
+            return str(exc)
+        if refused_by_postgres(exc):
+            return f"rejected by PostgreSQL: {describe(exc)}"
+        return f"{self._label} failed on this message: {describe(exc)}"
+
+    def _check_sizes(self, outputs: list[Output]) -> None:
+        """An output the destination topic cannot take is a property of its message: reject it (inside the
+        savepoint, so bisection finds the message and its writes are undone)."""
+        topic = self.topics.destination
+        if not outputs or topic is None:
+            return
+        safe = self.limits.safe_value_bytes(topic)
+        for output in outputs:
+            if len(output.value) > safe and not self.limits.fits(topic, output.key, output.value):
+                raise Rejected(f"its output of {len(output.value)} bytes exceeds the {self.limits.limit(topic)}-byte "
+                               f"message limit of topic {topic}")
+
+    def _produce(self, topic: str, key: bytes | None, value: bytes | None, headers: list | None = None,
+                 on_delivery=None) -> None:
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=headers)
+                self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=on_delivery)
                 return
             except BufferError:
                 self._producer.poll(0.05)
 
-    def _dlq_headers(self, message: Message, reason: str) -> list[tuple[str, bytes]]:
-        return [("error", reason.encode()), ("service", self._label.encode()),
-                ("source_topic", message.topic().encode()), ("source_partition", str(message.partition()).encode()),
-                ("source_offset", str(message.offset()).encode())]
+    def _dead_letter(self, message: Message, reason: str) -> None:
+        """The message unchanged, with why and where from. The input fitted its topic, but the headers add
+        bytes and the dead-letter topic may take less: then the value is left out, and a header says so."""
+        key, value = message.key(), message.value() or b""
+        headers = [("error", reason.encode()), ("service", self._label.encode()),
+                   ("source_topic", message.topic().encode()), ("source_partition", str(message.partition()).encode()),
+                   ("source_offset", str(message.offset()).encode())]
+        if self.limits.fits(self.topics.dlq, key, value, headers):
+            self._produce(self.topics.dlq, key, value, headers)
+        elif not self._strict_dead_letters and self.limits.fits_compressed(self.topics.dlq, key, value, headers):
+            self._produce(self.topics.dlq, key, value, headers, on_delivery=self._on_large_dead_letter)
+        else:
+            headers.append(("value_omitted", f"{len(value)} bytes exceed the message limit of this topic; the "
+                                             f"original is at the source offset".encode()))
+            self._produce(self.topics.dlq, key, None, headers)
+
+    def _on_large_dead_letter(self, error: KafkaError | None, message: Message) -> None:
+        """The estimate was wrong and the transaction fails: its retry leaves such values out."""
+        if error is not None and error.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+            self._strict_dead_letters = True
 
     def redrive(self) -> int:
         """The stage's periodic work outside the loop (`streamvault reprocess-parked`), repeated until
@@ -266,12 +353,16 @@ class ServiceLoop:
     # --- failure handling ------------------------------------------------------------------
 
     def _recover(self, messages: list[Message], exc: Exception) -> None:
-        """Abort, rewind to the batch's first offsets, report not ready, wait, and let the loop retry."""
-        self._set_healthy(False)
-        reason = type(exc).__name__
-        metrics.batch_failures.labels(self._label, reason).inc()
-        log.warning("%s: batch of %d aborted (%s: %s); retrying", self._label, len(messages), reason,
-                    str(exc).strip()[:300])
+        """Abort, rewind to the batch's first offsets, report not ready, wait, and let the loop retry.
+        Logged when the kind of failure changes, not on every retry."""
+        kind = type(exc).__name__
+        metrics.batch_failures.labels(self._label, kind).inc()
+        self.problem = describe(exc, limit=300)
+        if kind != self._failure_kind:
+            self._failure_kind = kind
+            log.warning("%s: not ready: %s; the batch of %d is retried until it succeeds", self._label,
+                        self.problem, len(messages))
+        self.readiness()
         self._abort_transaction()
         self._rewind(messages)
         self.stopping.wait(self.backoff.next())
@@ -295,6 +386,11 @@ class ServiceLoop:
         for (topic, partition), offset in first.items():
             if (topic, partition) in assigned:
                 self._consumer.seek(TopicPartition(topic, partition, offset))
+
+
+def _explained(exc: Exception) -> bool:
+    """The data explains the failure: a message the stage rejects or a value PostgreSQL refuses."""
+    return isinstance(exc, Rejected) or refused_by_postgres(exc)
 
 
 def _commit(producer: Producer, attempts: int = 3) -> None:

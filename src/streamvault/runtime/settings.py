@@ -20,3 +20,9 @@ class RuntimeSettings(BaseSettings):
     topic_partitions: int = Field(3, ge=1, validation_alias="STREAMVAULT_TOPIC_PARTITIONS")
     idle_interval_s: float = Field(2.0, gt=0, validation_alias="STREAMVAULT_IDLE_INTERVAL_SECONDS")
     max_backoff_s: float = Field(10.0, gt=0, validation_alias="STREAMVAULT_MAX_BACKOFF_SECONDS")
+    # A batch (or the idle round) running longer than this makes /ready 503: a frozen server shows.
+    stuck_batch_s: float = Field(30.0, gt=0, validation_alias="STREAMVAULT_STUCK_BATCH_SECONDS")
+    # PostgreSQL sessions: time to connect, idle time before TCP keepalive probes, longest statement.
+    pg_connect_timeout_s: int = Field(10, ge=2, validation_alias="STREAMVAULT_PG_CONNECT_TIMEOUT_SECONDS")
+    pg_keepalive_idle_s: int = Field(30, ge=1, validation_alias="STREAMVAULT_PG_KEEPALIVE_SECONDS")
+    pg_statement_timeout_s: float = Field(60.0, gt=0, validation_alias="STREAMVAULT_PG_STATEMENT_TIMEOUT_SECONDS")

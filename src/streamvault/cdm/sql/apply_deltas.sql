@@ -19,34 +19,31 @@ FROM (
 GROUP BY kind, user_id, item_id
 HAVING sum(delta) <> 0;
 
--- Additions may create rows; removals only ever meet existing rows (the CHECK sees a proposed row
--- before ON CONFLICT does, so a negative delta must never be proposed as an insert).
-INSERT INTO cdm.user_product_counters AS c (user_id, product_id, product_name, order_cnt)
-SELECT d.user_id, d.item_id, n.name, d.delta
-FROM tmp_cdm_deltas AS d
-JOIN cdm.srv_product_names AS n ON n.product_id = d.item_id
-WHERE d.kind = 'p' AND d.delta > 0
-ORDER BY d.user_id, d.item_id
-ON CONFLICT (user_id, product_id) DO UPDATE SET order_cnt = c.order_cnt + excluded.order_cnt;
+-- One MERGE per mart: a pair with a row changes in place, a pair without one is inserted. The
+-- identity id is drawn only for an inserted row (INSERT ... ON CONFLICT drew one for every proposed
+-- row, existing or not). A negative delta never creates a row: removals only ever meet existing rows.
+-- Should another transaction insert the same pair meanwhile (only a stale replica during a rebalance
+-- can), the unique key refuses the insert and the batch is bisected: each retried part sees that row.
+MERGE INTO cdm.user_product_counters AS c
+USING (SELECT d.user_id, d.item_id, d.delta, n.name
+       FROM tmp_cdm_deltas AS d
+       LEFT JOIN cdm.srv_product_names AS n ON n.product_id = d.item_id
+       WHERE d.kind = 'p') AS d
+ON c.user_id = d.user_id AND c.product_id = d.item_id
+WHEN MATCHED THEN UPDATE SET order_cnt = c.order_cnt + d.delta
+WHEN NOT MATCHED AND d.delta > 0 THEN
+    INSERT (user_id, product_id, product_name, order_cnt) VALUES (d.user_id, d.item_id, d.name, d.delta);
 
-UPDATE cdm.user_product_counters AS c
-SET order_cnt = c.order_cnt + d.delta
-FROM tmp_cdm_deltas AS d
-WHERE d.kind = 'p' AND d.delta < 0 AND c.user_id = d.user_id AND c.product_id = d.item_id;
-
-INSERT INTO cdm.user_category_counters AS c (user_id, category_id, category_name, order_cnt)
-SELECT d.user_id, d.item_id, n.name, d.delta
-FROM tmp_cdm_deltas AS d
-JOIN (SELECT DISTINCT ON (category_id) category_id, name FROM tmp_cdm_category_names
-      ORDER BY category_id, name) AS n ON n.category_id = d.item_id
-WHERE d.kind = 'c' AND d.delta > 0
-ORDER BY d.user_id, d.item_id
-ON CONFLICT (user_id, category_id) DO UPDATE SET order_cnt = c.order_cnt + excluded.order_cnt;
-
-UPDATE cdm.user_category_counters AS c
-SET order_cnt = c.order_cnt + d.delta
-FROM tmp_cdm_deltas AS d
-WHERE d.kind = 'c' AND d.delta < 0 AND c.user_id = d.user_id AND c.category_id = d.item_id;
+MERGE INTO cdm.user_category_counters AS c
+USING (SELECT d.user_id, d.item_id, d.delta, n.name
+       FROM tmp_cdm_deltas AS d
+       LEFT JOIN (SELECT DISTINCT ON (category_id) category_id, name FROM tmp_cdm_category_names
+                  ORDER BY category_id, name) AS n ON n.category_id = d.item_id
+       WHERE d.kind = 'c') AS d
+ON c.user_id = d.user_id AND c.category_id = d.item_id
+WHEN MATCHED THEN UPDATE SET order_cnt = c.order_cnt + d.delta
+WHEN NOT MATCHED AND d.delta > 0 THEN
+    INSERT (user_id, category_id, category_name, order_cnt) VALUES (d.user_id, d.item_id, d.name, d.delta);
 
 -- A pair whose count falls to 0 has no row (only a removal can bring it there).
 DELETE FROM cdm.user_product_counters AS c
