@@ -15,6 +15,7 @@ from psycopg import sql
 
 from streamvault.stack import Stack
 from streamvault.stack.settings import StackSettings
+from pipeline import Pipeline
 from support import free_port
 
 
@@ -78,3 +79,12 @@ def empty_database(new_database: Callable[[], str], monkeypatch: pytest.MonkeyPa
     name = new_database()
     monkeypatch.setenv("PG_WAREHOUSE_DBNAME", name)
     return name
+
+
+@pytest.fixture
+def pipeline(stack: Stack, new_database: Callable[[], str], tmp_path: Path) -> Iterator[Pipeline]:
+    """A migrated database and fresh topics; the test starts the services it needs."""
+    running = Pipeline(database=new_database(), log_dir=tmp_path)
+    running.prepare()
+    yield running
+    running.stop_all()

@@ -66,7 +66,8 @@ class Pipeline:
                "KAFKA_CONSUMER_GROUP": self.group(service), "KAFKA_DLQ_TOPIC": self.dlq(service),
                "STREAMVAULT_INSTANCE_ID": f"r{index}", "STREAMVAULT_BATCH_SIZE": str(self.batch_size),
                "STREAMVAULT_TOPIC_PARTITIONS": str(self.partitions), "STREAMVAULT_IDLE_INTERVAL_SECONDS": "1",
-               "STREAMVAULT_MAX_BACKOFF_SECONDS": "2", "STREAMVAULT_REFERENCE_MAX_AGE_SECONDS": "1"}
+               "STREAMVAULT_MAX_BACKOFF_SECONDS": "2", "STREAMVAULT_REFERENCE_MAX_AGE_SECONDS": "1",
+               "STREAMVAULT_PARKED_RETRY_MAX_SECONDS": "4"}
         destination = self.destination(service)
         if destination:
             env["KAFKA_DESTINATION_TOPIC"] = destination

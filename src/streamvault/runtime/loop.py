@@ -24,7 +24,7 @@ from streamvault.kafka.clients import ensure_topics, transactional_consumer, tra
 from streamvault.runtime import metrics
 from streamvault.runtime.http import create_app, serve_in_background
 from streamvault.runtime.settings import RuntimeSettings
-from streamvault.runtime.stage import Output, Record, Rejected, Stage, Topics
+from streamvault.runtime.stage import DeadLetter, Output, Record, Rejected, Stage, Topics
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +220,11 @@ class ServiceLoop:
                 self._producer.poll(0.05)
 
     def _dlq_headers(self, message: Message, reason: str) -> list[tuple[str, bytes]]:
-        return [("error", reason.encode()), ("service", self._label.encode()),
-                ("source_topic", message.topic().encode()), ("source_partition", str(message.partition()).encode()),
-                ("source_offset", str(message.offset()).encode())]
+        return self._headers(reason, message.topic(), message.partition(), message.offset())
+
+    def _headers(self, reason: str, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
+        return [("error", reason.encode()), ("service", self._label.encode()), ("source_topic", topic.encode()),
+                ("source_partition", str(partition).encode()), ("source_offset", str(offset).encode())]
 
     def redrive(self) -> int:
         """The stage's periodic work outside the loop (`streamvault reprocess-parked`), repeated until
@@ -248,9 +250,15 @@ class ServiceLoop:
                     producer = self.producer
                     producer.begin_transaction()
                     for output in outputs:
-                        self._produce(self.topics.destination, output.key, output.value)
+                        if isinstance(output, DeadLetter):
+                            self._produce(self.topics.dlq, output.key, output.value, self._headers(
+                                output.reason, output.source_topic, output.source_partition, output.source_offset))
+                        else:
+                            self._produce(self.topics.destination, output.key, output.value)
                     _commit(producer)
-                    metrics.messages_out.labels(self._label).inc(len(outputs))
+                    dead = sum(isinstance(output, DeadLetter) for output in outputs)
+                    metrics.messages_out.labels(self._label).inc(len(outputs) - dead)
+                    metrics.messages_dlq.labels(self._label).inc(dead)
         return len(outputs)
 
     def _update_lag(self) -> None:
