@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 import uuid
@@ -26,14 +25,12 @@ import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
 from psycopg import sql
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from expected import compute  # noqa: E402
-from pipeline import Pipeline  # noqa: E402
-from streamvault import config  # noqa: E402
-from streamvault.generator import GeneratorOptions, build_timeline, publish  # noqa: E402
-from streamvault.stack import Stack  # noqa: E402
-from support import kafka_config, read_env_file  # noqa: E402
+from streamvault import config
+from streamvault.generator import GeneratorOptions, build_timeline, publish
+from streamvault.stack import Stack
+from streamvault.testing.expected import compute
+from streamvault.testing.pipeline import Pipeline
+from streamvault.testing.support import kafka_config, read_env_file
 
 
 def read_all(topic: str, messages: int) -> tuple[list, float]:

@@ -15,8 +15,8 @@ from psycopg import sql
 
 from streamvault.stack import Stack
 from streamvault.stack.settings import StackSettings
-from pipeline import Pipeline
-from support import free_port
+from streamvault.testing.pipeline import Pipeline
+from streamvault.testing.support import free_port
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support import cli
+from streamvault.testing.support import cli
 
 
 def test_an_invalid_port_names_the_variable_in_one_line(stack):

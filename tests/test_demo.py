@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from streamvault.stack.process import is_alive
-from support import free_port, pg_connect, read_env_file
+from streamvault.testing.support import free_port, pg_connect, read_env_file
 
 SERVERS = ("kafka", "postgres", "redis")
 # The session's servers and services must not leak into the demo's environment.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support import cli, pg_connect
+from streamvault.testing.support import cli, pg_connect
 
 SPEC_TABLES = {
     "stg": {"order_events"},

@@ -9,14 +9,14 @@ import urllib.request
 import psycopg
 import pytest
 
-from pipeline import Pipeline
 from streamvault import config
 from streamvault.generator.model import GeneratorOptions, RedisWrite, Timeline
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.runtime.stage import Stage
 from streamvault.services import build_loop
-from support import cli, pg_connect, redis_client, wait_for
+from streamvault.testing.pipeline import Pipeline
+from streamvault.testing.support import cli, pg_connect, redis_client, wait_for
 
 NUL_REASON = "is malformed: contains a NUL character (\\u0000), which PostgreSQL text cannot store"
 

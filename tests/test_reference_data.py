@@ -9,7 +9,7 @@ import msgspec
 
 from streamvault.contracts.source import User
 from streamvault.stg.reference import ReferenceData
-from support import redis_client
+from streamvault.testing.support import redis_client
 
 
 def _user(user_id: str, name: str) -> bytes:

@@ -7,12 +7,12 @@ import urllib.request
 
 import msgspec
 
-from pipeline import SERVICES, Pipeline
 from streamvault import config
 from streamvault.generator.model import GeneratorOptions, KafkaMessage, RedisWrite
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
-from support import cli, redis_client, wait_for
+from streamvault.testing.pipeline import SERVICES, Pipeline
+from streamvault.testing.support import cli, redis_client, wait_for
 
 
 def _metrics(pipeline: Pipeline, service: str) -> str:

@@ -1,4 +1,4 @@
-"""Small helpers the tests share: run the CLI, read topics, connect to the session's servers."""
+"""Small helpers the tests and benchmarks share: run the CLI, read topics, connect to the stack's servers, wait."""
 
 from __future__ import annotations
 

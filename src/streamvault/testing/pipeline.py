@@ -20,7 +20,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamvault import config
 from streamvault.kafka import lag
-from support import cli, free_port, kafka_config, pg_connect
+from streamvault.testing.support import cli, free_port, kafka_config, pg_connect
 
 SERVICES = ("stg", "dds", "cdm")
 
