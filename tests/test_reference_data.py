@@ -36,7 +36,8 @@ def test_missing_and_malformed_records_are_missing_until_written(stack):
     reference = ReferenceData(client, max_age_s=3600)
     users, restaurants, malformed = reference.lookup({absent, broken}, {absent})
     assert users == {} and restaurants == {}
-    assert list(malformed) == [f"user:{broken}"] and malformed[f"user:{broken}"].startswith(f"user:{broken} is malformed")
+    assert list(malformed) == [f"user:{broken}"]
+    assert malformed[f"user:{broken}"].startswith(f"user:{broken} is malformed: ")
 
     client.set(absent, _user(absent, "Борис"))
     users, _, _ = reference.lookup({absent}, set())

@@ -74,7 +74,8 @@ class StgStage:
         routed = _Routed([], [], [])
         if not orders:
             return routed
-        found = self.reference.lookup({o.payload.user.id for o, _ in orders}, {o.payload.restaurant.id for o, _ in orders})
+        found = self.reference.lookup({o.payload.user.id for o, _ in orders},
+                                      {o.payload.restaurant.id for o, _ in orders})
         menus = transform.menus(found.restaurants)
         for order, origin in orders:
             result = transform.enrich(order, found.users, found.restaurants, menus, found.malformed)

@@ -41,6 +41,9 @@ class Pipeline:
     replicas: int = 1
     partitions: int = 3
     batch_size: int = 2000  # below the services default: more batch boundaries under test
+    # Environment on top of the test settings, for the services and `migrate` (e.g. a benchmark's
+    # defaults, or PYTHONPATH to run another checkout's code).
+    overrides: dict[str, str] = field(default_factory=dict)
     name: str = field(default_factory=lambda: f"p{uuid.uuid4().hex[:8]}")
     running: dict[tuple[str, int], Replica] = field(default_factory=dict)
 
@@ -71,13 +74,13 @@ class Pipeline:
         destination = self.destination(service)
         if destination:
             env["KAFKA_DESTINATION_TOPIC"] = destination
-        return env
+        return {**env, **self.overrides}
 
     # --- processes -------------------------------------------------------------------------
 
     def prepare(self) -> None:
         """Migrate the database and create every topic with the wanted partition count."""
-        result = cli("migrate", env={"PG_WAREHOUSE_DBNAME": self.database})
+        result = cli("migrate", env={"PG_WAREHOUSE_DBNAME": self.database, **self.overrides})
         assert result.returncode == 0, result.stderr
         topics = {self.source_topic, *(self.destination(s) for s in SERVICES), *(self.dlq(s) for s in SERVICES)}
         admin = AdminClient(kafka_config())
