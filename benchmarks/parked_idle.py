@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -27,15 +26,11 @@ from confluent_kafka import Producer
 from streamvault.runtime.settings import RuntimeSettings
 from streamvault.services import StgSettings
 from streamvault.stack import Stack
-from streamvault.testing.pipeline import Pipeline
+from streamvault.testing.pipeline import Pipeline, service_defaults
 from streamvault.testing.procfs import cpu_seconds
-from streamvault.testing.support import kafka_config, load_stack_env, scratch_database, wait_for
+from streamvault.testing.support import checkout, kafka_config, load_stack_env, scratch_database, wait_for
 
 THIS_CHECKOUT = Path(__file__).resolve().parent.parent / "src"
-# The services' own defaults, over the shorter intervals the test pipeline uses.
-DEFAULTS = {"STREAMVAULT_IDLE_INTERVAL_SECONDS": str(RuntimeSettings.model_fields["idle_interval_s"].default),
-            "STREAMVAULT_REFERENCE_MAX_AGE_SECONDS": str(StgSettings.model_fields["reference_max_age_s"].default),
-            "STREAMVAULT_PARKED_RETRY_MAX_SECONDS": str(StgSettings.model_fields["parked_retry_max_s"].default)}
 RETRY_MAX_S = StgSettings.model_fields["parked_retry_max_s"].default
 
 
@@ -79,11 +74,9 @@ def settle() -> None:
 
 
 def measure(src: Path, orders: int, seconds: float) -> dict:
-    commit = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
     with scratch_database("parked") as database:
         pipeline = Pipeline(database=database, log_dir=Path(tempfile.mkdtemp(prefix="streamvault-bench-")),
-                            batch_size=5000, overrides={**DEFAULTS, "PYTHONPATH": str(src)})
+                            batch_size=5000, overrides={**service_defaults(), "PYTHONPATH": str(src)})
         try:
             pipeline.prepare()
             publish_unknown_orders(pipeline.source_topic, orders)
@@ -91,7 +84,7 @@ def measure(src: Path, orders: int, seconds: float) -> dict:
             wait_for(lambda: pipeline.parked() == orders, f"{orders} orders parked", timeout=600)
             processes = {"stg": [stg.process.pid], "postgres": [s["pid"] for s in Stack().status()
                                                                  if s["name"] == "postgres"]}
-            result = {"code": str(src), "commit": commit}
+            result: dict = checkout(src)
             with pipeline.connect() as conn:
                 conn.autocommit = True
                 result["just_parked"] = window(conn, processes, seconds)
@@ -119,7 +112,7 @@ def main() -> None:
     if args.compare_with:
         runs.append(measure(args.compare_with.resolve(), args.orders, args.seconds))
     print(json.dumps({"benchmark": "parked_idle", "parked_orders": args.orders, "window_seconds": args.seconds,
-                      "idle_interval_s": float(DEFAULTS["STREAMVAULT_IDLE_INTERVAL_SECONDS"]),
+                      "idle_interval_s": RuntimeSettings.model_fields["idle_interval_s"].default,
                       "retry_max_s": RETRY_MAX_S, "runs": runs}))
 
 

@@ -20,9 +20,18 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamvault import config
 from streamvault.kafka import lag
+from streamvault.runtime.settings import RuntimeSettings
+from streamvault.services import StgSettings
 from streamvault.testing.support import cli, free_port, kafka_config, pg_connect
 
 SERVICES = ("stg", "dds", "cdm")
+
+
+def service_defaults() -> dict[str, str]:
+    """The services' own defaults for what a test Pipeline shortens: benchmarks measure the real thing."""
+    fields = {**RuntimeSettings.model_fields, **StgSettings.model_fields}
+    return {str(fields[name].validation_alias): str(fields[name].default)
+            for name in ("idle_interval_s", "reference_max_age_s", "parked_retry_max_s")}
 
 
 @dataclass

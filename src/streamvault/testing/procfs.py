@@ -38,9 +38,8 @@ def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
     return totals
 
 
-def peak_rss_mib(pid: int) -> float:
-    """The most resident memory the process has had since it started (VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise ValueError(f"no VmHWM for pid {pid}")
+def memory_mib(pid: int) -> dict[str, float]:
+    """Resident memory of a process now (VmRSS) and the most it has had since it started (VmHWM)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {"peak": round(int(fields["VmHWM"].split()[0]) / 1024, 1),
+            "now": round(int(fields["VmRSS"].split()[0]) / 1024, 1)}

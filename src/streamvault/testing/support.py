@@ -100,6 +100,12 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {key: "".join(shlex.split(value)) for key, value in pairs}
 
 
+def checkout(src: Path) -> dict[str, str]:
+    """Which code a benchmark ran: the src/ folder and its git commit."""
+    commit = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return {"code": str(src), "commit": commit.stdout.strip()}
+
+
 def load_stack_env() -> None:
     """The running stack's settings (written by `streamvault stack up`), unless the environment has them."""
     for key, value in read_env_file(config.streamvault_home() / "env").items():
