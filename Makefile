@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STREAMVAULT := $(VENV)/bin/streamvault
 
-.PHONY: install system-packages deploy-tools demo test bench stack-up stack-down clean
+.PHONY: install system-packages deploy-tools demo test bench bench-parked bench-memory stack-up stack-down clean
 
 install: system-packages $(VENV)/.installed
 
@@ -31,6 +31,16 @@ bench: install
 	$(STREAMVAULT) stack up
 	$(PY) benchmarks/pipeline_throughput.py --orders 30000
 	$(PY) benchmarks/pipeline_throughput.py --orders 30000 --replicas 2
+
+# What 10,000 permanently parked orders cost an idle STG: row updates/s and CPU (JSON line, ~3 min).
+bench-parked: install
+	$(STREAMVAULT) stack up
+	$(PY) benchmarks/parked_idle.py --orders 10000
+
+# Peak RSS of each service on a backlog of 1,000,000 orders by 50,000 users (JSON line).
+bench-memory: install
+	$(STREAMVAULT) stack up
+	$(PY) benchmarks/memory.py --orders 1000000 --users 50000
 
 stack-up: install
 	$(STREAMVAULT) stack up

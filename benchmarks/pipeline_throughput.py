@@ -14,26 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import psycopg
 from confluent_kafka import Consumer, Producer, TopicPartition
-from psycopg import sql
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from expected import compute  # noqa: E402
-from pipeline import Pipeline  # noqa: E402
-from streamvault import config  # noqa: E402
-from streamvault.generator import GeneratorOptions, build_timeline, publish  # noqa: E402
-from streamvault.stack import Stack  # noqa: E402
-from support import kafka_config, read_env_file  # noqa: E402
+from streamvault import config
+from streamvault.generator import GeneratorOptions, build_timeline, publish
+from streamvault.stack import Stack
+from streamvault.testing.expected import compute
+from streamvault.testing.pipeline import Pipeline
+from streamvault.testing.procfs import cpu_seconds
+from streamvault.testing.support import kafka_config, load_stack_env, scratch_database
 
 
 def read_all(topic: str, messages: int) -> tuple[list, float]:
@@ -63,45 +58,6 @@ def copy_in_one_transaction(messages: list, topic: str) -> None:
             except BufferError:
                 producer.poll(0.1)
     producer.commit_transaction(120)
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _children() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    return children
-
-
-def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
-    """CPU (user + system) of each named group of processes and all their descendants (PostgreSQL's
-    backends, Kafka's and librdkafka's threads are inside these processes or their children)."""
-    children, totals = _children(), {}
-    for name, pids in roots.items():
-        total, todo = 0.0, list(pids)
-        while todo:
-            pid = todo.pop()
-            todo += children.get(pid, [])
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # exited meanwhile
-            total += (int(fields[11]) + int(fields[12])) / _TICK
-        totals[name] = total
-    return totals
-
-
-def load_stack_env() -> None:
-    """The running stack's settings (written by `streamvault stack up`), unless the environment has them."""
-    for key, value in read_env_file(config.streamvault_home() / "env").items():
-        os.environ.setdefault(key, value)
 
 
 def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, processes: dict[str, list[int]],
@@ -147,49 +103,45 @@ def main() -> None:
     args = parser.parse_args()
 
     load_stack_env()
-    database = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(host=os.environ["PG_WAREHOUSE_HOST"], port=os.environ["PG_WAREHOUSE_PORT"],
-                            user=os.environ["PG_WAREHOUSE_USER"], password=os.environ["PG_WAREHOUSE_PASSWORD"],
-                            dbname="postgres", autocommit=True)
-    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    pipeline = Pipeline(database=database, log_dir=Path(tempfile.mkdtemp(prefix="streamvault-bench-")),
-                        batch_size=args.batch_size, replicas=args.replicas)
-    backlogs = [f"{pipeline.name}.backlog{n}" for n in range(args.rounds)]
-    try:
-        pipeline.prepare()
-        servers = {server["name"]: [server["pid"]] for server in Stack().status()}
-        launched = time.perf_counter()
-        pipeline.start_all()
-        while any(pipeline.probe(s, "/ready", i) != 200 for s, i in pipeline.running):
-            time.sleep(0.1)  # imports and joining the groups are not throughput
-        startup = time.perf_counter() - launched
-        processes = {**servers, **{service: [r.process.pid for (s, _), r in pipeline.running.items() if s == service]
-                                   for service in ("stg", "dds", "cdm")}}
-        rounds, orders_before = [], 0
-        for number, topic in enumerate(backlogs):
-            # The same seed: the same users, restaurants and dishes; new order ids, a month later.
-            options = GeneratorOptions(seed=args.seed, orders=args.orders, users=5000, restaurants=50, unknown_ids=0,
-                                       malformed=0.001, start=datetime(2024, 3, 1, 9) + timedelta(days=30 * number),
-                                       first_object_id=10_000_000_000 + number * 100_000_000)
-            rounds.append(timed_round(pipeline, options, topic, processes, orders_before))
-            orders_before += rounds[-1]["orders"]
-        first, last = rounds[0], rounds[-1]
-        result = {
-            "benchmark": "pipeline_throughput",
-            **{key: first[key] for key in ("order_versions", "messages", "seconds", "orders_per_s",
-                                           "baseline_kafka_read_per_s", "cpu_us_per_order")},
-            "share_of_baseline": round(first["orders_per_s"] / first["baseline_kafka_read_per_s"], 3),
-            "last_round_vs_first": round(last["orders_per_s"] / first["orders_per_s"], 3),
-            "startup_seconds": round(startup, 2),
-            "batch_size": args.batch_size,
-            "replicas": args.replicas,
-            "rounds": rounds,
-        }
-        print(json.dumps(result))
-    finally:
-        pipeline.stop_all()
-        pipeline.delete_topics(extra=tuple(backlogs))
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+    with scratch_database("bench") as database:
+        pipeline = Pipeline(database=database, log_dir=Path(tempfile.mkdtemp(prefix="streamvault-bench-")),
+                            batch_size=args.batch_size, replicas=args.replicas)
+        backlogs = [f"{pipeline.name}.backlog{n}" for n in range(args.rounds)]
+        try:
+            pipeline.prepare()
+            servers = {server["name"]: [server["pid"]] for server in Stack().status()}
+            launched = time.perf_counter()
+            pipeline.start_all()
+            while any(pipeline.probe(s, "/ready", i) != 200 for s, i in pipeline.running):
+                time.sleep(0.1)  # imports and joining the groups are not throughput
+            startup = time.perf_counter() - launched
+            processes = {**servers, **{service: [r.process.pid for (s, _), r in pipeline.running.items()
+                                                 if s == service] for service in ("stg", "dds", "cdm")}}
+            rounds, orders_before = [], 0
+            for number, topic in enumerate(backlogs):
+                # The same seed: the same users, restaurants and dishes; new order ids, a month later.
+                options = GeneratorOptions(seed=args.seed, orders=args.orders, users=5000, restaurants=50,
+                                           unknown_ids=0, malformed=0.001,
+                                           start=datetime(2024, 3, 1, 9) + timedelta(days=30 * number),
+                                           first_object_id=10_000_000_000 + number * 100_000_000)
+                rounds.append(timed_round(pipeline, options, topic, processes, orders_before))
+                orders_before += rounds[-1]["orders"]
+            first, last = rounds[0], rounds[-1]
+            result = {
+                "benchmark": "pipeline_throughput",
+                **{key: first[key] for key in ("order_versions", "messages", "seconds", "orders_per_s",
+                                               "baseline_kafka_read_per_s", "cpu_us_per_order")},
+                "share_of_baseline": round(first["orders_per_s"] / first["baseline_kafka_read_per_s"], 3),
+                "last_round_vs_first": round(last["orders_per_s"] / first["orders_per_s"], 3),
+                "startup_seconds": round(startup, 2),
+                "batch_size": args.batch_size,
+                "replicas": args.replicas,
+                "rounds": rounds,
+            }
+            print(json.dumps(result))
+        finally:
+            pipeline.stop_all()
+            pipeline.delete_topics(extra=tuple(backlogs))
 
 
 if __name__ == "__main__":

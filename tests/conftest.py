@@ -15,7 +15,8 @@ from psycopg import sql
 
 from streamvault.stack import Stack
 from streamvault.stack.settings import StackSettings
-from support import free_port
+from streamvault.testing.pipeline import Pipeline
+from streamvault.testing.support import free_port, pg_admin
 
 
 @pytest.fixture(scope="session")
@@ -48,12 +49,6 @@ def stack_env(stack: Stack) -> dict[str, str]:
     return stack.env()
 
 
-def _admin(env: dict[str, str]) -> psycopg.Connection:
-    return psycopg.connect(host=env["PG_WAREHOUSE_HOST"], port=env["PG_WAREHOUSE_PORT"],
-                           user=env["PG_WAREHOUSE_USER"], password=env["PG_WAREHOUSE_PASSWORD"],
-                           dbname="postgres", autocommit=True)
-
-
 @pytest.fixture
 def new_database(stack: Stack) -> Iterator[Callable[[], str]]:
     """Makes empty databases on the session's server; drops them after the test."""
@@ -61,13 +56,13 @@ def new_database(stack: Stack) -> Iterator[Callable[[], str]]:
 
     def make() -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
-        with _admin(env) as admin:
+        with pg_admin(env) as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         names.append(name)
         return name
 
     yield make
-    with _admin(env) as admin:
+    with pg_admin(env) as admin:
         for name in names:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
@@ -78,3 +73,12 @@ def empty_database(new_database: Callable[[], str], monkeypatch: pytest.MonkeyPa
     name = new_database()
     monkeypatch.setenv("PG_WAREHOUSE_DBNAME", name)
     return name
+
+
+@pytest.fixture
+def pipeline(stack: Stack, new_database: Callable[[], str], tmp_path: Path) -> Iterator[Pipeline]:
+    """A migrated database and fresh topics; the test starts the services it needs."""
+    running = Pipeline(database=new_database(), log_dir=tmp_path)
+    running.prepare()
+    yield running
+    running.stop_all()

@@ -9,7 +9,7 @@ import shlex
 import pytest
 
 from streamvault import config
-from support import cli
+from streamvault.testing.support import cli
 
 
 def test_an_invalid_port_names_the_variable_in_one_line(stack):

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from streamvault.stack.process import is_alive
-from support import free_port, pg_connect, read_env_file, wait_for
+from streamvault.testing.support import free_port, pg_connect, read_env_file, wait_for
 
 SERVERS = ("kafka", "postgres", "redis")
 # The session's servers and services must not leak into the demo's environment.

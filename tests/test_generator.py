@@ -19,7 +19,7 @@ from streamvault.generator import (GeneratorOptions, KafkaMessage, RedisWrite, S
                                    publish)
 from streamvault.generator.malformed import CATALOGUE
 
-from support import cli, kafka_config, poll_all, redis_client
+from streamvault.testing.support import cli, kafka_config, poll_all, redis_client
 
 FAULTY = GeneratorOptions(seed=11, orders=1000, cancelled=0.2, duplicates=0.1, late=0.05, flips=0.1,
                           reference_changes=0.05, unknown_ids=0.05, malformed=0.05, non_orders=0.03)

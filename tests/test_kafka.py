@@ -8,7 +8,7 @@ import uuid
 
 from confluent_kafka import Consumer, Producer
 
-from support import kafka_config, poll_all
+from streamvault.testing.support import kafka_config, poll_all
 
 
 def _committed_consumer(group: str) -> Consumer:

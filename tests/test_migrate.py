@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from psycopg import sql
 
-from support import cli, pg_connect
+from streamvault.testing.support import cli, pg_connect
 
 SPEC_TABLES = {
     "stg": {"order_events"},

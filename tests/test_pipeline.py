@@ -1,7 +1,7 @@
 """The three services end to end against real Kafka, PostgreSQL and Redis: exactly-once effects (SPEC §3).
 
 Every test publishes a generated timeline with all kinds of faults and compares the warehouse with
-an expectation computed independently from the same bytes (tests/expected.py).
+an expectation computed independently from the same bytes (streamvault/testing/expected.py).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from collections import Counter
 
 import pytest
 
-from expected import Expected, assert_warehouse_matches, compute
-from pipeline import SERVICES, Pipeline
 from streamvault import config
 from streamvault.generator.model import GeneratorOptions, RedisWrite
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
-from support import wait_for
+from streamvault.testing.expected import Expected, assert_warehouse_matches, compute
+from streamvault.testing.pipeline import SERVICES, Pipeline
+from streamvault.testing.support import wait_for
 
 FAULTS = dict(duplicates=0.05, late=0.04, flips=0.06, reference_changes=0.02, unknown_ids=0.02,
               malformed=0.012, non_orders=0.01)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import msgspec
 
 from streamvault.contracts.source import User
 from streamvault.stg.reference import ReferenceData
-from support import redis_client
+from streamvault.testing.support import redis_client
 
 
 def _user(user_id: str, name: str) -> bytes:
@@ -33,9 +34,40 @@ def test_missing_and_malformed_records_are_missing_until_written(stack):
     absent, broken = uuid.uuid4().hex[:24], uuid.uuid4().hex[:24]
     client.set(broken, b"{not json")
     reference = ReferenceData(client, max_age_s=3600)
-    users, restaurants = reference.lookup({absent, broken}, {absent})
+    users, restaurants, malformed = reference.lookup({absent, broken}, {absent})
     assert users == {} and restaurants == {}
+    assert list(malformed) == [f"user:{broken}"]
+    assert malformed[f"user:{broken}"].startswith(f"user:{broken} is malformed: ")
 
     client.set(absent, _user(absent, "Борис"))
-    users, _ = reference.lookup({absent}, set())
+    users, _, _ = reference.lookup({absent}, set())
     assert users == {absent: User(absent, "Борис", "login", users[absent].update_ts_utc)}
+
+
+def _users(client, count: int) -> list[str]:
+    ids = [uuid.uuid4().hex[:24] for _ in range(count)]
+    client.mset({user_id: _user(user_id, "Вера") for user_id in ids})
+    return ids
+
+
+def test_the_cache_keeps_at_most_its_bound_of_records_however_many_ids_pass(stack):
+    """Memory is bounded by settings, never by the number of users ever seen (SPEC §3)."""
+    client = redis_client()
+    ids = _users(client, 5000)
+    reference = ReferenceData(client, max_age_s=3600, max_entries=1000)
+    for start in range(0, len(ids), 500):
+        chunk = set(ids[start:start + 500])
+        assert set(reference.lookup(chunk, set()).users) == chunk
+        assert len(reference) <= 1000
+    assert len(reference) == 1000
+
+
+def test_records_older_than_the_bound_leave_the_cache(stack):
+    """A record is served for a few seconds only, so keeping it longer is memory for nothing."""
+    client = redis_client()
+    first, later = _users(client, 2000), _users(client, 1)
+    reference = ReferenceData(client, max_age_s=0.2)
+    reference.lookup(set(first), set())
+    time.sleep(0.3)
+    reference.lookup(set(later), set())
+    assert len(reference) == 1

@@ -11,14 +11,14 @@ import urllib.request
 
 import pytest
 
-from expected import assert_warehouse_matches, compute
-from pipeline import Pipeline
+from streamvault.testing.expected import assert_warehouse_matches, compute
+from streamvault.testing.pipeline import Pipeline
 from streamvault import config
 from streamvault.generator.model import GeneratorOptions
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.services import build_loop
-from support import wait_for
+from streamvault.testing.support import wait_for
 
 MARTS = ("cdm.user_product_counters", "cdm.user_category_counters")
 # No status flips: no pair ever falls back to zero, so every id drawn is a row that exists.

@@ -6,22 +6,13 @@ import signal
 import urllib.request
 
 import msgspec
-import pytest
 
-from pipeline import SERVICES, Pipeline
 from streamvault import config
 from streamvault.generator.model import GeneratorOptions, KafkaMessage, RedisWrite
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
-from support import cli, redis_client, wait_for
-
-
-@pytest.fixture
-def pipeline(stack, new_database, tmp_path):
-    running = Pipeline(database=new_database(), log_dir=tmp_path)
-    running.prepare()
-    yield running
-    running.stop_all()
+from streamvault.testing.pipeline import SERVICES, Pipeline
+from streamvault.testing.support import cli, redis_client, wait_for
 
 
 def _metrics(pipeline: Pipeline, service: str) -> str:

@@ -8,7 +8,7 @@ import uuid
 from confluent_kafka import Consumer, Producer
 
 from streamvault.stack import Stack
-from support import cli, kafka_config, pg_connect, poll_all, redis_client
+from streamvault.testing.support import cli, kafka_config, pg_connect, poll_all, redis_client
 
 
 def test_status_json_reports_three_healthy_servers(stack: Stack):

@@ -29,7 +29,7 @@ from streamvault.stack.kafka import Kafka
 from streamvault.stack.process import cmdline
 from streamvault.stack.redis import Redis
 from streamvault.stack.settings import Secrets, StackSettings
-from support import cli, free_port, wait_for
+from streamvault.testing.support import cli, free_port, wait_for
 
 SERVERS = ("postgres", "redis", "kafka")
 PORT_VARIABLES = ("STREAMVAULT_KAFKA_PORT", "STREAMVAULT_KAFKA_CONTROLLER_PORT", "STREAMVAULT_PG_PORT",

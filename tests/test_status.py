@@ -10,7 +10,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamvault import config
 from streamvault.kafka.lag import caught_up, committed_messages, partition_lags
-from support import cli, free_port, kafka_config
+from streamvault.testing.support import cli, free_port, kafka_config
 
 
 def _topic(partitions: int) -> str:

@@ -134,10 +134,14 @@ def run(service: str) -> None:
 @main.command("reprocess-parked")
 def reprocess_parked() -> None:
     """Re-drive parked orders whose reference data is now in Redis; report what is still missing."""
-    total = _service_loop("stg", instance_id="reprocess-parked").redrive()
+    from streamvault.stg import parking
+
     pg = settings(config.PgSettings)
+    with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
+        parking.retry_all_now(conn)
+    total = _service_loop("stg", instance_id="reprocess-parked").redrive()
     with psycopg.connect(pg.conninfo()) as conn:
-        waiting = conn.execute("SELECT count(*) FROM stg.parked_orders").fetchone()[0]
+        waiting = parking.count(conn)
     click.echo(f"re-drove {total} parked orders; {waiting} still wait for reference data")
 
 

@@ -17,19 +17,29 @@ from streamvault.runtime.stage import Stage, Topics
 class StgSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
-    # Never serve a user or restaurant record older than this from the in-process cache.
+    # Never serve a user or restaurant record older than this from the in-process cache ...
     reference_max_age_s: float = Field(5.0, ge=0, validation_alias="STREAMVAULT_REFERENCE_MAX_AGE_SECONDS")
+    # ... and keep at most this many (about 0.5 KB each).
+    reference_cache_entries: int = Field(20_000, ge=0, validation_alias="STREAMVAULT_REFERENCE_CACHE_ENTRIES")
+    # A parked order is tried again after 2, 4, 8 ... seconds, never waiting longer than this between attempts.
+    parked_retry_max_s: float = Field(600.0, gt=0, validation_alias="STREAMVAULT_PARKED_RETRY_MAX_SECONDS")
+    # A parked order waiting longer than this (3 days) goes to the dead-letter topic with what it waited for.
+    parked_max_age_s: float = Field(259_200.0, gt=0, validation_alias="STREAMVAULT_PARKED_MAX_AGE_SECONDS")
 
 
 def _stg(topics: Topics) -> Stage:
     import redis
 
+    from streamvault.stg.parking import ParkedOrders
+    from streamvault.stg.reference import ReferenceData
     from streamvault.stg.service import StgStage
 
     settings = config.load(config.RedisSettings)
     client = redis.Redis(host=settings.host, port=settings.port, password=settings.password, ssl=settings.ssl,
                          ssl_ca_certs=settings.ssl_ca_certs, socket_timeout=5, socket_connect_timeout=5)
-    return StgStage(client, config.load(StgSettings).reference_max_age_s)
+    stg = config.load(StgSettings)
+    return StgStage(ReferenceData(client, stg.reference_max_age_s, stg.reference_cache_entries),
+                    ParkedOrders(stg.parked_retry_max_s, stg.parked_max_age_s))
 
 
 def _dds(topics: Topics) -> Stage:

@@ -11,7 +11,7 @@ from psycopg import sql
 
 from streamvault.config import PgSettings
 from marts import Marts
-from support import cli
+from streamvault.testing.support import cli
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import psycopg
 
-from support import pg_connect
+from streamvault.testing.support import pg_connect
 
 # (user, dish or category name, order_cnt) — ids are derived from the names, as hub keys are from keys.
 Counter = tuple[str, str, int]

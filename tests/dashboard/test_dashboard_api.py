@@ -15,7 +15,7 @@ from psycopg import sql
 from marts import CATEGORIES, ORDERS, PRODUCTS, key
 from streamvault.config import DashboardSettings, PgSettings
 from streamvault.dashboard import create_app
-from support import pg_connect
+from streamvault.testing.support import pg_connect
 
 # SPEC §2.4 over marts.PRODUCTS / marts.CATEGORIES, worked out by hand. Ties: by name.
 EXPECTED = {

@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 
 from served import Server, start_dashboard
-from support import cli, wait_for
+from streamvault.testing.support import cli, wait_for
 
 ROLE = "streamvault_dashboard"
 

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from support import cli, pg_connect
+from streamvault.testing.support import cli, pg_connect
 
 TITLES = {
     "categories-by-users": "Популярность категорий блюд по доле пользователей",

@@ -32,8 +32,10 @@ from streamvault.stack import Stack
 
 POLL_S = 2.0
 HEADLESS_EVERY_S = 5.0
-# Drained and unchanged this long: parked orders whose data arrived have had their re-drive rounds.
+# Drained and unchanged this long: parked orders whose data arrived have had their re-drive rounds
+# (the demo retries each parked order at least this often; a service's default is every 600 s).
 SETTLE_S = 6.0
+PARKED_RETRY_MAX_S = 3.0
 STREAMVAULT = [sys.executable, "-m", "streamvault"]
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -80,7 +82,8 @@ def _run(stack: Stack, options: DemoOptions, console: Console) -> int:
         with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
             migrate(conn)
         refs = service_refs(kafka, config.load(ServiceUrls))
-        env = {**os.environ, "STREAMVAULT_INSTANCE_ID": "demo", "HTTP_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "STREAMVAULT_INSTANCE_ID": "demo", "HTTP_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1",
+               "STREAMVAULT_PARKED_RETRY_MAX_SECONDS": str(PARKED_RETRY_MAX_S)}
         for ref in refs:
             port = str(urlsplit(ref.url).port)
             supervisor.start(ref.name, [*STREAMVAULT, "run", ref.key], {**env, "HTTP_PORT": port})

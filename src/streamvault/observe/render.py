@@ -16,7 +16,8 @@ def render(status: Status, rates: dict[str, float] | None = None,
     """Layers (with rows/s when `rates` are given), services (with a supervisor's `processes` column
     when given), parked orders and problems."""
     parts: list[RenderableType] = [_layers(status, rates), _services(status, processes)]
-    parts.append(Text(f"parked orders (waiting for reference data): {format_count(status.parked)}"))
+    parts.append(Text(f"parked orders (waiting for reference data): {format_count(status.parked)}; "
+                      f"expired to the dead-letter topic: {format_count(status.parked_expired)}"))
     parts.extend(Text(f"problem: {problem}", style="red") for problem in status.problems)
     return Group(*parts)
 

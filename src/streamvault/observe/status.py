@@ -75,6 +75,7 @@ class ServiceStatus:
 class Status:
     rows: dict[str, dict[str, int]]  # layer -> table -> rows; "source" counts the stg service's topic
     parked: int | None
+    parked_expired: int | None  # parked orders that waited too long and went to the dead-letter topic
     services: list[ServiceStatus]
     problems: list[str] = field(default_factory=list)
 
@@ -99,6 +100,7 @@ class Status:
             "problems": self.problems,
             "layers": self.rows,
             "parked": self.parked,
+            "parked_expired": self.parked_expired,
             "services": {s.ref.key: {
                 "name": s.ref.name, "health": s.health, "url": s.ref.url, "group": s.ref.group, "topic": s.ref.topic,
                 "lag": s.lag, "partitions": None if s.partitions is None else [asdict(p) for p in s.partitions],
@@ -123,10 +125,11 @@ def collect(kafka: KafkaSettings, pg: PgSettings, refs: list[ServiceRef]) -> Sta
         services.append(ServiceStatus(ref, health, _outcome(lag, f"kafka {kafka.bootstrap_servers}", problems),
                                       _outcome(dlq, f"kafka {kafka.bootstrap_servers}", problems)))
     parked = rows.get("stg", {}).pop("parked_orders", None)
+    parked_expired = rows.get("stg", {}).pop("parked_expired", None)
     source = next((s for s in services if s.ref.key == "stg" and s.partitions is not None), None)
     if source:
         rows = {"source": {source.ref.topic: sum(p.end for p in source.partitions)}, **rows}
-    return Status(rows, parked, services, list(dict.fromkeys(problems)))
+    return Status(rows, parked, parked_expired, services, list(dict.fromkeys(problems)))
 
 
 def _counts(pg: PgSettings) -> dict[str, dict[str, int]]:

@@ -25,7 +25,7 @@ from streamvault.runtime.database import connection_pool
 from streamvault.runtime.faults import ServiceFault, describe, is_transient, refused_by_postgres
 from streamvault.runtime.http import create_app, serve_in_background
 from streamvault.runtime.settings import RuntimeSettings
-from streamvault.runtime.stage import Output, Record, Rejected, Stage, Topics
+from streamvault.runtime.stage import DeadLetter, Output, Record, Rejected, Stage, Topics
 
 log = logging.getLogger(__name__)
 Rejects = list[tuple[Message, str]]
@@ -216,7 +216,7 @@ class ServiceLoop:
         for output in outputs:
             self._produce(self.topics.destination, output.key, output.value)
         for message, reason in rejects:
-            self._dead_letter(message, reason)
+            self._dead_letter(DeadLetter.of(message, reason))
         producer.send_offsets_to_transaction(_next_offsets(messages), self._consumer.consumer_group_metadata(), 30)
         _commit(producer)
 
@@ -290,13 +290,14 @@ class ServiceLoop:
             except BufferError:
                 self._producer.poll(0.05)
 
-    def _dead_letter(self, message: Message, reason: str) -> None:
+    def _dead_letter(self, letter: DeadLetter) -> None:
         """The message unchanged, with why and where from. The input fitted its topic, but the headers add
         bytes and the dead-letter topic may take less: then the value is left out, and a header says so."""
-        key, value = message.key(), message.value() or b""
-        headers = [("error", reason.encode()), ("service", self._label.encode()),
-                   ("source_topic", message.topic().encode()), ("source_partition", str(message.partition()).encode()),
-                   ("source_offset", str(message.offset()).encode())]
+        key, value = letter.key, letter.value
+        headers = [("error", letter.reason.encode()), ("service", self._label.encode()),
+                   ("source_topic", letter.source_topic.encode()),
+                   ("source_partition", str(letter.source_partition).encode()),
+                   ("source_offset", str(letter.source_offset).encode())]
         if self.limits.fits(self.topics.dlq, key, value, headers):
             self._produce(self.topics.dlq, key, value, headers)
         elif not self._strict_dead_letters and self.limits.fits_compressed(self.topics.dlq, key, value, headers):
@@ -335,9 +336,14 @@ class ServiceLoop:
                     producer = self.producer
                     producer.begin_transaction()
                     for output in outputs:
-                        self._produce(self.topics.destination, output.key, output.value)
+                        if isinstance(output, DeadLetter):
+                            self._dead_letter(output)
+                        else:
+                            self._produce(self.topics.destination, output.key, output.value)
                     _commit(producer)
-                    metrics.messages_out.labels(self._label).inc(len(outputs))
+                    dead = sum(isinstance(output, DeadLetter) for output in outputs)
+                    metrics.messages_out.labels(self._label).inc(len(outputs) - dead)
+                    metrics.messages_dlq.labels(self._label).inc(dead)
         return len(outputs)
 
     def _update_lag(self) -> None:

@@ -9,7 +9,11 @@ messages_out = Counter("streamvault_messages_out_total", "Messages produced down
 messages_dlq = Counter("streamvault_messages_dlq_total", "Messages sent to the dead-letter topic", ["service"])
 other_objects = Counter("streamvault_other_objects_total",
                         "Source objects that are not orders: stored raw in stg, not forwarded", ["service"])
-parked = Gauge("streamvault_parked_orders", "Orders waiting for reference data", ["service"])
+parked = Gauge("streamvault_parked_orders", "Orders waiting for reference data (the table statistics' estimate)",
+               ["service"])
+parked_expired = Counter("streamvault_parked_expired_total",
+                         "Parked orders that waited longer than their bound and went to the dead-letter topic",
+                         ["service"])
 batch_size = Histogram("streamvault_batch_size", "Messages per committed batch", ["service"],
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000))
 batch_seconds = Histogram("streamvault_batch_seconds", "Time to load and commit one batch", ["service"],

@@ -45,6 +45,25 @@ class Output:
 
 
 @dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message given up on, for the dead-letter topic with the reason and where it came from: a consumed
+    message, or one given up on outside a batch (a parked order that waited too long)."""
+
+    key: bytes | None
+    value: bytes
+    reason: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+
+    @classmethod
+    def of(cls, message: Message, reason: str) -> DeadLetter:
+        """A consumed message, unchanged."""
+        return cls(message.key(), message.value() or b"", reason, message.topic(), message.partition(),
+                   message.offset())
+
+
+@dataclass(frozen=True, slots=True)
 class Topics:
     source: str
     destination: str | None
@@ -62,7 +81,7 @@ class Stage(Protocol[T]):
 
         Must be idempotent: after a crash the same records are loaded again."""
 
-    def idle(self, conn: psycopg.Connection) -> list[Output]:
+    def idle(self, conn: psycopg.Connection) -> list[Output | DeadLetter]:
         """Periodic work between batches (e.g. re-driving parked data), inside a transaction that
         commits after its outputs are committed to Kafka."""
 

@@ -1,58 +1,103 @@
-"""Users and restaurants from Redis: one MGET per batch, cached no longer than a set bound."""
+"""Users and restaurants from Redis: one MGET per batch, cached no longer than a set bound and in a set number."""
 
 from __future__ import annotations
 
-import logging
 import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import msgspec
 import redis
 
 from streamvault.contracts.source import Restaurant, User
+from streamvault.stg.transform import NUL_REASON
 
-log = logging.getLogger(__name__)
+_DECODERS = {"user": msgspec.json.Decoder(User), "restaurant": msgspec.json.Decoder(Restaurant)}
 
-_user = msgspec.json.Decoder(User)
-_restaurant = msgspec.json.Decoder(Restaurant)
+
+class Found(NamedTuple):
+    users: dict[str, User]
+    restaurants: dict[str, Restaurant]
+    # "user:<id>" / "restaurant:<id>" -> why the record in Redis cannot be used; the order waits for a fix.
+    malformed: dict[str, str]
 
 
 class ReferenceData:
-    """A record found is reused for at most `max_age_s`; a record not found is asked for again next time,
-    so an order parked for missing data is completed as soon as the data is written."""
+    """A record found is reused for at most `max_age_s`, and at most `max_entries` records are kept (the
+    oldest go first); a record not found or malformed is asked for again next time, so an order parked for
+    it is completed as soon as the record is written."""
 
-    def __init__(self, client: redis.Redis, max_age_s: float):
+    def __init__(self, client: redis.Redis, max_age_s: float, max_entries: int = 20_000):
         self.client = client
         self.max_age_s = max_age_s
-        self._users: dict[str, tuple[float, User]] = {}
-        self._restaurants: dict[str, tuple[float, Restaurant]] = {}
+        self.max_entries = max_entries
+        # Insertion order is age order: every entry is inserted when fetched and never refreshed in place.
+        self._cache: OrderedDict[tuple[str, str], tuple[float, User | Restaurant]] = OrderedDict()
 
-    def lookup(self, user_ids: set[str], restaurant_ids: set[str]) -> tuple[dict[str, User], dict[str, Restaurant]]:
+    def lookup(self, user_ids: set[str], restaurant_ids: set[str]) -> Found:
         now = time.monotonic()
-        users = self._fresh(self._users, user_ids, now)
-        restaurants = self._fresh(self._restaurants, restaurant_ids, now)
-        wanted = [(i, self._users, _user, users) for i in user_ids if i not in users]
-        wanted += [(i, self._restaurants, _restaurant, restaurants) for i in restaurant_ids if i not in restaurants]
+        self._forget_older_than(now - self.max_age_s)
+        found = Found({}, {}, {})
+        wanted = []
+        for kind, ids, into in (("user", user_ids, found.users), ("restaurant", restaurant_ids, found.restaurants)):
+            for key in ids:
+                entry = self._cache.get((kind, key))
+                if entry is None:
+                    wanted.append((kind, key, into))
+                else:
+                    into[key] = entry[1]
         if wanted:
-            values = self.client.mget([key for key, *_ in wanted])
-            for (key, cache, decoder, found), raw in zip(wanted, values):
+            for (kind, key, into), raw in zip(wanted, self.client.mget([key for _, key, _ in wanted])):
                 if raw is None:
                     continue
                 try:
-                    record = decoder.decode(raw)
-                except msgspec.DecodeError as exc:
-                    log.warning("reference record %s in Redis is malformed (%s); treated as missing", key, exc)
+                    record = _decode(kind, raw)
+                except _Malformed as exc:
+                    found.malformed[f"{kind}:{key}"] = f"{kind}:{key} is malformed: {exc}"
                     continue
-                cache[key] = (now, record)
-                found[key] = record
-        return users, restaurants
-
-    def _fresh(self, cache: dict, ids: set[str], now: float) -> dict:
-        found = {}
-        for key in ids:
-            entry = cache.get(key)
-            if entry is not None and now - entry[0] <= self.max_age_s:
-                found[key] = entry[1]
+                self._remember((kind, key), now, record)
+                into[key] = record
         return found
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def _forget_older_than(self, oldest: float) -> None:
+        while self._cache and next(iter(self._cache.values()))[0] < oldest:
+            self._cache.popitem(last=False)
+
+    def _remember(self, key: tuple[str, str], now: float, record: User | Restaurant) -> None:
+        self._cache.pop(key, None)  # re-inserted at the end: an entry's place is its age
+        self._cache[key] = (now, record)
+        while len(self._cache) > self.max_entries:
+            self._cache.popitem(last=False)
 
     def ping(self) -> None:
         self.client.ping()
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _decode(kind: str, raw: bytes) -> User | Restaurant:
+    """The record, if it fits the contract and PostgreSQL can store every text in it."""
+    try:
+        record = _DECODERS[kind].decode(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise _Malformed(str(exc)) from None
+    if b"\\u0000" in raw and any("\x00" in text for text in _texts(record)):  # a raw NUL is invalid JSON
+        raise _Malformed(NUL_REASON)
+    return record
+
+
+def _texts(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            yield from _texts(getattr(value, name))

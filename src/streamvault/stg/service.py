@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import msgspec
 import psycopg
-import redis
 
 from streamvault.contracts.source import SourceOrder
 from streamvault.db.sqlfiles import copy_rows, sql
 from streamvault.runtime import metrics
-from streamvault.runtime.stage import Output, Record
+from streamvault.runtime.stage import DeadLetter, Output, Record
 from streamvault.stg import transform
+from streamvault.stg.parking import Origin, ParkedOrders, ParkedRow, Version
 from streamvault.stg.reference import ReferenceData
 
 NAME = "stg-service"
 _encode = msgspec.json.Encoder().encode
-_order = msgspec.json.Decoder(SourceOrder)
-REDRIVE_BATCH = 5000
 
 
 def _q(name: str) -> str:
     return sql("streamvault.stg", name)
 
 
+class _Routed(NamedTuple):
+    outputs: list[Output]  # for DDS, keyed by user (one user's data stays on one partition)
+    forwarded: list[Version]
+    parked: list[ParkedRow]
+
+
 class StgStage:
     name = NAME
 
-    def __init__(self, client: redis.Redis, reference_max_age_s: float):
-        self.reference = ReferenceData(client, reference_max_age_s)
+    def __init__(self, reference: ReferenceData, parking: ParkedOrders):
+        self.reference = reference
+        self.parking = parking
 
     def decode(self, raw: bytes) -> transform.SourceObject:
         return transform.decode(raw)
@@ -40,45 +47,45 @@ class StgStage:
         orders = [(record.value.order, (record.message.topic(), record.message.partition(), record.message.offset()))
                   for record in records if record.value.order is not None]
         metrics.other_objects.labels(NAME).inc(len(records) - len(orders))
-        return self._forward_or_park(conn, orders)
+        routed = self._route(orders)
+        self.parking.park(conn, routed.parked)
+        self.parking.unpark(conn, routed.forwarded)
+        return routed.outputs
 
-    def idle(self, conn: psycopg.Connection) -> list[Output]:
-        """Re-drive parked orders whose reference data has appeared."""
-        rows = conn.execute(_q("lock_parked.sql"), {"limit": REDRIVE_BATCH}).fetchall()
-        if rows:
+    def idle(self, conn: psycopg.Connection) -> list[Output | DeadLetter]:
+        """Parked orders that waited too long go to the DLQ; those due for an attempt go downstream if
+        their reference data has appeared, else wait longer."""
+        expired = self.parking.expire(conn)
+        metrics.parked_expired.labels(NAME).inc(len(expired))
+        outputs: list[Output | DeadLetter] = [*expired]
+        if due := self.parking.due(conn):
             conn.execute(_q("temp_tables.sql"))
-            outputs = self._forward_or_park(conn, [(_order.decode(text), origin) for text, *origin in rows])
-        else:
-            outputs = []
-        metrics.parked.labels(NAME).set(conn.execute(_q("count_parked.sql")).fetchone()[0])
+            routed = self._route(due)
+            self.parking.defer(conn, routed.parked)
+            self.parking.unpark(conn, routed.forwarded)
+            outputs += routed.outputs
+        metrics.parked.labels(NAME).set(self.parking.estimate(conn))
         return outputs
 
     def ping(self) -> None:
         self.reference.ping()
 
-    def _forward_or_park(self, conn: psycopg.Connection, orders: list[tuple[SourceOrder, tuple[str, int, int]]]
-                         ) -> list[Output]:
-        """Orders go downstream keyed by user (one user's data stays on one partition), or wait parked."""
-        users, restaurants = self.reference.lookup({o.payload.user.id for o, _ in orders},
-                                                   {o.payload.restaurant.id for o, _ in orders})
-        menus = transform.menus(restaurants)
-        outputs, forwarded, parked = [], [], []
+    def _route(self, orders: list[tuple[SourceOrder, Origin]]) -> _Routed:
+        routed = _Routed([], [], [])
+        if not orders:
+            return routed
+        found = self.reference.lookup({o.payload.user.id for o, _ in orders},
+                                      {o.payload.restaurant.id for o, _ in orders})
+        menus = transform.menus(found.restaurants)
         for order, origin in orders:
-            result = transform.enrich(order, users, restaurants, menus)
+            result = transform.enrich(order, found.users, found.restaurants, menus, found.malformed)
             version = (order.object_id, order.payload.update_ts, order.sent_dttm)
             if isinstance(result, list):
-                parked.append((*version, _encode(order).decode(), result, *origin))
-                continue
-            forwarded.append(version)
-            outputs.append(Output(order.payload.user.id.encode(), _encode(result)))
-        if parked:
-            copy_rows(conn, "tmp_parked", ("object_id", "update_ts", "sent_dttm", "message", "missing",
-                                           "source_topic", "source_partition", "source_offset"), parked)
-            conn.execute(_q("park.sql"))
-        if forwarded and conn.execute(_q("any_parked.sql")).fetchone()[0]:
-            copy_rows(conn, "tmp_forwarded", ("object_id", "update_ts", "sent_dttm"), forwarded)
-            conn.execute(_q("unpark.sql"))
-        return outputs
+                routed.parked.append((*version, _encode(order).decode(), result, *origin))
+            else:
+                routed.forwarded.append(version)
+                routed.outputs.append(Output(order.payload.user.id.encode(), _encode(result)))
+        return routed
 
 
 def _event_row(obj: transform.SourceObject) -> tuple:

@@ -13,6 +13,7 @@ from streamvault.runtime.stage import Rejected
 
 _envelope = msgspec.json.Decoder(SourceEnvelope)
 _payload = msgspec.json.Decoder(OrderPayload)
+NUL_REASON = "contains a NUL character (\\u0000), which PostgreSQL text cannot store"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ def decode(raw: bytes) -> SourceObject:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise Rejected(f"message of {len(raw)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")
     if b"\\u0000" in raw:
-        raise Rejected("contains a NUL character (\\u0000), which PostgreSQL text cannot store")
+        raise Rejected(NUL_REASON)
     try:
         return _decode(raw)
     except msgspec.DecodeError as exc:
@@ -53,19 +54,19 @@ def menus(restaurants: dict[str, Restaurant]) -> dict[str, dict[str, MenuItem]]:
 
 
 def enrich(order: SourceOrder, users: dict[str, User], restaurants: dict[str, Restaurant],
-           menus: dict[str, dict[str, MenuItem]]) -> StgOrderMessage | list[str]:
-    """The downstream message, or what is missing in Redis (the order is then parked)."""
+           menus: dict[str, dict[str, MenuItem]], malformed: dict[str, str]) -> StgOrderMessage | list[str]:
+    """The downstream message, or what is missing or malformed in Redis (the order is then parked)."""
     payload = order.payload
     user = users.get(payload.user.id)
     restaurant = restaurants.get(payload.restaurant.id)
     missing = [] if user else [f"user:{payload.user.id}"]
     if restaurant is None:
         missing.append(f"restaurant:{payload.restaurant.id}")
-        return missing
-    menu = menus[payload.restaurant.id]
-    missing += [f"menu_item:{item.id}" for item in payload.order_items if item.id not in menu]
+    else:
+        menu = menus[payload.restaurant.id]
+        missing += [f"menu_item:{item.id}" for item in payload.order_items if item.id not in menu]
     if missing:
-        return missing
+        return [malformed.get(reference, reference) for reference in missing]
     return StgOrderMessage(
         object_id=order.object_id,
         payload=StgPayload(

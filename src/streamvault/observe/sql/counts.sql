@@ -2,6 +2,7 @@
 SELECT
     (SELECT count(*) FROM stg.order_events)           AS "stg.order_events",
     (SELECT count(*) FROM stg.parked_orders)          AS "stg.parked_orders",
+    (SELECT orders FROM stg.parked_expired)           AS "stg.parked_expired",
     (SELECT count(*) FROM dds.h_order)                AS "dds.h_order",
     (SELECT count(*) FROM dds.h_user)                 AS "dds.h_user",
     (SELECT count(*) FROM dds.h_product)              AS "dds.h_product",

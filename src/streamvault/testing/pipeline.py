@@ -20,9 +20,18 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamvault import config
 from streamvault.kafka import lag
-from support import cli, free_port, kafka_config, pg_connect
+from streamvault.runtime.settings import RuntimeSettings
+from streamvault.services import StgSettings
+from streamvault.testing.support import cli, free_port, kafka_config, pg_connect
 
 SERVICES = ("stg", "dds", "cdm")
+
+
+def service_defaults() -> dict[str, str]:
+    """The services' own defaults for what a test Pipeline shortens: benchmarks measure the real thing."""
+    fields = {**RuntimeSettings.model_fields, **StgSettings.model_fields}
+    return {str(fields[name].validation_alias): str(fields[name].default)
+            for name in ("idle_interval_s", "reference_max_age_s", "parked_retry_max_s")}
 
 
 @dataclass
@@ -41,6 +50,9 @@ class Pipeline:
     replicas: int = 1
     partitions: int = 3
     batch_size: int = 2000  # below the services default: more batch boundaries under test
+    # Environment on top of the test settings, for the services and `migrate` (e.g. a benchmark's
+    # defaults, or PYTHONPATH to run another checkout's code).
+    overrides: dict[str, str] = field(default_factory=dict)
     name: str = field(default_factory=lambda: f"p{uuid.uuid4().hex[:8]}")
     running: dict[tuple[str, int], Replica] = field(default_factory=dict)
 
@@ -66,17 +78,18 @@ class Pipeline:
                "KAFKA_CONSUMER_GROUP": self.group(service), "KAFKA_DLQ_TOPIC": self.dlq(service),
                "STREAMVAULT_INSTANCE_ID": f"r{index}", "STREAMVAULT_BATCH_SIZE": str(self.batch_size),
                "STREAMVAULT_TOPIC_PARTITIONS": str(self.partitions), "STREAMVAULT_IDLE_INTERVAL_SECONDS": "1",
-               "STREAMVAULT_MAX_BACKOFF_SECONDS": "2", "STREAMVAULT_REFERENCE_MAX_AGE_SECONDS": "1"}
+               "STREAMVAULT_MAX_BACKOFF_SECONDS": "2", "STREAMVAULT_REFERENCE_MAX_AGE_SECONDS": "1",
+               "STREAMVAULT_PARKED_RETRY_MAX_SECONDS": "4"}
         destination = self.destination(service)
         if destination:
             env["KAFKA_DESTINATION_TOPIC"] = destination
-        return env
+        return {**env, **self.overrides}
 
     # --- processes -------------------------------------------------------------------------
 
     def prepare(self) -> None:
         """Migrate the database and create every topic with the wanted partition count."""
-        result = cli("migrate", env={"PG_WAREHOUSE_DBNAME": self.database})
+        result = cli("migrate", env={"PG_WAREHOUSE_DBNAME": self.database, **self.overrides})
         assert result.returncode == 0, result.stderr
         topics = {self.source_topic, *(self.destination(s) for s in SERVICES), *(self.dlq(s) for s in SERVICES)}
         admin = AdminClient(kafka_config())

@@ -1,4 +1,4 @@
-"""Small helpers the tests share: run the CLI, read topics, connect to the session's servers."""
+"""Small helpers the tests and benchmarks share: run the CLI, read topics, connect to the stack's servers, wait."""
 
 from __future__ import annotations
 
@@ -9,11 +9,17 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import redis
 from confluent_kafka import Consumer, Message
+from psycopg import sql
+
+from streamvault import config
 
 
 def free_port() -> int:
@@ -62,6 +68,27 @@ def pg_connect(env: dict[str, str] | None = None, **kwargs) -> psycopg.Connectio
                            password=env["PG_WAREHOUSE_PASSWORD"], **kwargs)
 
 
+def pg_admin(env: dict[str, str] | None = None) -> psycopg.Connection:
+    """The server's maintenance database, to create and drop databases."""
+    env = env or dict(os.environ)
+    return psycopg.connect(host=env["PG_WAREHOUSE_HOST"], port=env["PG_WAREHOUSE_PORT"],
+                           user=env["PG_WAREHOUSE_USER"], password=env["PG_WAREHOUSE_PASSWORD"],
+                           dbname="postgres", autocommit=True)
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the stack's server for the duration of the block."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with pg_admin() as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with pg_admin() as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def redis_client(env: dict[str, str] | None = None) -> redis.Redis:
     env = env or dict(os.environ)
     return redis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]), password=env["REDIS_PASSWORD"])
@@ -71,6 +98,18 @@ def read_env_file(path: Path) -> dict[str, str]:
     """The connection settings `streamvault stack up` writes: KEY=shell-quoted value, a line each."""
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line)
     return {key: "".join(shlex.split(value)) for key, value in pairs}
+
+
+def checkout(src: Path) -> dict[str, str]:
+    """Which code a benchmark ran: the src/ folder and its git commit."""
+    commit = subprocess.run(["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return {"code": str(src), "commit": commit.stdout.strip()}
+
+
+def load_stack_env() -> None:
+    """The running stack's settings (written by `streamvault stack up`), unless the environment has them."""
+    for key, value in read_env_file(config.streamvault_home() / "env").items():
+        os.environ.setdefault(key, value)
 
 
 def kafka_config(env: dict[str, str] | None = None, **extra: object) -> dict[str, object]:
