@@ -1,0 +1,123 @@
+"""One version order everywhere (SPEC §3): times are UTC instants, then `sent_dttm` breaks a tie; a name
+holds from when the source says it held (SPEC §2.3). Hand-written messages on the real services."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+import pytest
+
+from pipeline import Pipeline
+from streamvault import config
+from streamvault.generator.model import KafkaMessage, RedisWrite
+from streamvault.generator.publish import Publisher
+from streamvault.hashing import hash_key
+from support import wait_for
+
+
+@pytest.fixture
+def pipeline(stack, new_database, tmp_path):
+    running = Pipeline(database=new_database(), log_dir=tmp_path)
+    running.prepare()
+    running.start_all()
+    yield running
+    running.stop_all()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:24]
+
+
+def user(user_id: str, name: str, update_ts_utc: str) -> RedisWrite:
+    value = {"_id": user_id, "name": name, "login": f"login-{user_id[:6]}", "update_ts_utc": update_ts_utc}
+    return RedisWrite(user_id, msgspec.json.encode(value), "reference")
+
+
+def restaurant(restaurant_id: str, update_ts_utc: str, menu: dict[str, tuple[str, str]]) -> RedisWrite:
+    """menu: dish id -> (name, category)."""
+    value = {"_id": restaurant_id, "name": "Ресторан", "update_ts_utc": update_ts_utc,
+             "menu": [{"_id": dish, "name": name, "price": 100, "category": category}
+                      for dish, (name, category) in menu.items()]}
+    return RedisWrite(restaurant_id, msgspec.json.encode(value), "reference")
+
+
+def order(object_id: int, user_id: str, restaurant_id: str, dishes: dict[str, str], status: str, *,
+          date: str, update_ts: str, sent_dttm: str) -> KafkaMessage:
+    """dishes: dish id -> the name the order carries."""
+    value = {"object_id": object_id, "object_type": "order", "sent_dttm": sent_dttm, "payload": {
+        "restaurant": {"id": restaurant_id}, "user": {"id": user_id}, "date": date,
+        "order_items": [{"id": dish, "name": name, "price": 100, "quantity": 1} for dish, name in dishes.items()],
+        "bonus_payment": 0, "cost": 100 * len(dishes), "payment": 100 * len(dishes), "bonus_grant": 0,
+        "statuses": [{"status": status, "dttm": update_ts}], "final_status": status, "update_ts": update_ts}}
+    return KafkaMessage(str(object_id).encode(), msgspec.json.encode(value), "order")
+
+
+def publish(pipeline: Pipeline, *events: RedisWrite | KafkaMessage) -> None:
+    with Publisher(config.load(config.KafkaSettings), config.load(config.RedisSettings),
+                   pipeline.source_topic) as publisher:
+        for event in events:
+            publisher.send(event)
+
+
+def stored(pipeline: Pipeline, read, *object_ids: int) -> dict:
+    """What `read` finds now, in a new transaction (for polling while the services work)."""
+    with pipeline.connect() as conn:
+        return read(conn, *object_ids)
+
+
+def stg_versions(conn, *object_ids: int) -> dict[int, tuple[str, str]]:
+    """object_id -> (update_ts, final_status) of the version stg keeps."""
+    return {i: (ts.isoformat(" "), status) for i, ts, status in conn.execute(
+        "SELECT object_id, update_ts, payload->>'final_status' FROM stg.order_events WHERE object_id = ANY(%s)",
+        [list(object_ids)])}
+
+
+def current_statuses(conn, *object_ids: int) -> dict[int, str]:
+    """The current row of dds.s_order_status, read as docs/data-vault.md says."""
+    return dict(conn.execute("""
+        SELECT DISTINCT ON (o.order_id) o.order_id, s.status
+        FROM dds.s_order_status s JOIN dds.h_order o USING (h_order_pk)
+        WHERE o.order_id = ANY(%s)
+        ORDER BY o.order_id, s.effective_dt DESC""", [list(object_ids)]).fetchall())
+
+
+def product_counters(conn, user_id: str) -> dict[str, tuple[str, int]]:
+    return {p: (name, count) for p, name, count in conn.execute(
+        "SELECT product_id::text, product_name, order_cnt FROM cdm.user_product_counters WHERE user_id = %s",
+        [hash_key("user", user_id)])}
+
+
+def test_timestamps_with_an_offset_are_ordered_as_utc_instants_in_every_layer(pipeline):
+    """`Z` and `+03:00` are accepted and mean their UTC instant: 12:00+03:00 is 09:00 UTC, older than 10:00.
+    The orders after them go through (the pipeline does not stop)."""
+    u, r, dish = new_id(), new_id(), new_id()
+    base = 9_100_000_000
+    publish(pipeline,
+            user(u, "Анна", "2024-05-01T08:00:00Z"),
+            restaurant(r, "2024-05-01T08:00:00+00:00", {dish: ("Борщ", "Супы")}),
+            order(base + 1, u, r, {dish: "Борщ"}, "CLOSED", date="2024-05-02 11:00:00",
+                  update_ts="2024-05-02T12:00:00Z", sent_dttm="2024-05-02 12:00:05"),
+            order(base + 2, u, r, {dish: "Борщ"}, "CLOSED", date="2024-05-02 08:00:00",
+                  update_ts="2024-05-02 10:00:00", sent_dttm="2024-05-02 10:00:05"),
+            order(base + 2, u, r, {dish: "Борщ"}, "CANCELLED", date="2024-05-02 08:00:00",
+                  update_ts="2024-05-02T12:00:00+03:00", sent_dttm="2024-05-02 10:00:09"),
+            order(base + 3, u, r, {dish: "Борщ"}, "CLOSED", date="2024-05-02 12:30:00",
+                  update_ts="2024-05-02 13:00:00", sent_dttm="2024-05-02 13:00:05"))
+    wait_for(lambda: len(stored(pipeline, stg_versions, base + 1, base + 2, base + 3)) == 3, "stg stores the orders")
+    assert stored(pipeline, stg_versions, base + 1, base + 2) == {
+        base + 1: ("2024-05-02 12:00:00", "CLOSED"), base + 2: ("2024-05-02 10:00:00", "CLOSED")}
+    pipeline.wait_drained()
+
+    with pipeline.connect() as conn:
+        assert current_statuses(conn, base + 1, base + 2, base + 3) == {
+            base + 1: "CLOSED", base + 2: "CLOSED", base + 3: "CLOSED"}
+        cancelled_at = conn.execute("""SELECT s.effective_dt::text FROM dds.s_order_status s JOIN dds.h_order o
+                                       USING (h_order_pk) WHERE o.order_id = %s AND s.status = 'CANCELLED'""",
+                                    [base + 2]).fetchall()
+        assert cancelled_at == [("2024-05-02 09:00:00",)]
+        user_since = conn.execute("SELECT effective_dt::text FROM dds.s_user_names WHERE h_user_pk = %s",
+                                  [hash_key("user", u)]).fetchall()
+        assert user_since == [("2024-05-01 08:00:00",)]
+        assert product_counters(conn, u) == {hash_key("product", dish): ("Борщ", 3)}
+    assert all(code is None for code in pipeline.exit_codes().values())
