@@ -160,10 +160,10 @@ def assert_warehouse_matches(conn, expected: Expected) -> None:
         == expected.order_products
     assert dict(conn.execute("""
         SELECT DISTINCT ON (o.order_id) o.order_id, s.status FROM dds.s_order_status s JOIN dds.h_order o USING (h_order_pk)
-        ORDER BY o.order_id, s.effective_dt DESC""").fetchall()) == expected.current_status
+        ORDER BY o.order_id, s.effective_dt DESC, s.sent_dttm DESC""").fetchall()) == expected.current_status
     assert {k: (c, p) for k, c, p in conn.execute("""
         SELECT DISTINCT ON (o.order_id) o.order_id, s.cost, s.payment FROM dds.s_order_cost s JOIN dds.h_order o USING (h_order_pk)
-        ORDER BY o.order_id, s.effective_dt DESC""")} == expected.current_cost
+        ORDER BY o.order_id, s.effective_dt DESC, s.sent_dttm DESC""")} == expected.current_cost
     current_names = dict(conn.execute("""
         SELECT DISTINCT ON (p.product_id) p.product_id, s.name FROM dds.s_product_names s JOIN dds.h_product p USING (h_product_pk)
         ORDER BY p.product_id, s.effective_dt DESC""").fetchall())

@@ -79,7 +79,7 @@ def current_statuses(conn, *object_ids: int) -> dict[int, str]:
         SELECT DISTINCT ON (o.order_id) o.order_id, s.status
         FROM dds.s_order_status s JOIN dds.h_order o USING (h_order_pk)
         WHERE o.order_id = ANY(%s)
-        ORDER BY o.order_id, s.effective_dt DESC""", [list(object_ids)]).fetchall())
+        ORDER BY o.order_id, s.effective_dt DESC, s.sent_dttm DESC""", [list(object_ids)]).fetchall())
 
 
 def product_counters(conn, user_id: str) -> dict[str, tuple[str, int]]:
@@ -121,3 +121,32 @@ def test_timestamps_with_an_offset_are_ordered_as_utc_instants_in_every_layer(pi
         assert user_since == [("2024-05-01 08:00:00",)]
         assert product_counters(conn, u) == {hash_key("product", dish): ("Борщ", 3)}
     assert all(code is None for code in pipeline.exit_codes().values())
+
+
+def test_of_two_versions_with_one_update_ts_the_later_sent_is_current_in_every_layer(pipeline):
+    """update_ts has 1-second resolution, so `sent_dttm` decides: CLOSED sent 12:00:01 and CANCELLED sent
+    12:00:05 with one update_ts is CANCELLED in stg, dds and cdm, whichever arrives first, in one batch or two."""
+    u, r, dish = new_id(), new_id(), new_id()
+    base = 9_200_000_000
+    in_order, reversed_order, later = base + 1, base + 2, base + 3
+
+    def version(object_id: int, status: str, sent_dttm: str) -> KafkaMessage:
+        return order(object_id, u, r, {dish: "Борщ"}, status, date="2024-05-02 11:00:00",
+                     update_ts="2024-05-02 12:00:00", sent_dttm=sent_dttm)
+
+    publish(pipeline, user(u, "Анна", "2024-05-01 08:00:00"),
+            restaurant(r, "2024-05-01 08:00:00", {dish: ("Борщ", "Супы")}),
+            version(in_order, "CLOSED", "2024-05-02 12:00:01"), version(reversed_order, "CANCELLED", "2024-05-02 12:00:05"))
+    pipeline.wait_drained()
+    publish(pipeline, version(in_order, "CANCELLED", "2024-05-02 12:00:05"),
+            version(reversed_order, "CLOSED", "2024-05-02 12:00:01"),
+            order(later, u, r, {dish: "Борщ"}, "CLOSED", date="2024-05-02 13:00:00",
+                  update_ts="2024-05-02 13:30:00", sent_dttm="2024-05-02 13:30:01"))
+    pipeline.wait_drained()
+
+    with pipeline.connect() as conn:
+        assert stg_versions(conn, in_order, reversed_order) == {
+            in_order: ("2024-05-02 12:00:00", "CANCELLED"), reversed_order: ("2024-05-02 12:00:00", "CANCELLED")}
+        assert current_statuses(conn, in_order, reversed_order, later) == {
+            in_order: "CANCELLED", reversed_order: "CANCELLED", later: "CLOSED"}
+        assert product_counters(conn, u) == {hash_key("product", dish): ("Борщ", 1)}
