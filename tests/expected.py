@@ -29,7 +29,7 @@ class Expected:
     current_status: dict[int, str] = field(default_factory=dict)
     current_cost: dict[int, tuple[Decimal, Decimal]] = field(default_factory=dict)
     product_names: dict[str, str] = field(default_factory=dict)
-    # Names at each product's newest effective time: versions sharing that time may carry either.
+    # Names at each product's newest effective time: orders placed at that time may carry either.
     product_name_options: dict[str, set[str]] = field(default_factory=dict)
     order_count: int = 0                                     # valid order versions delivered
     parked: int = 0                                          # versions whose reference data never appears
@@ -101,7 +101,9 @@ def compute(events) -> Expected:
                 expected.products.add(item["id"])
                 expected.categories.add(category_of[item["id"]])
                 expected.order_products.add((order_id, item["id"]))
-                candidate = (message["payload"]["update_ts"], item["name"])
+                # SPEC §2.3: a dish name carried in an order item holds from that order's `date` (when it
+                # was sold under that name), so a new version of an old order never brings back an old name.
+                candidate = (message["payload"]["date"], item["name"])
                 names[item["id"]] = max(names.get(item["id"], candidate), candidate)
                 options = expected.product_name_options.setdefault(item["id"], set())
                 options.add(candidate)

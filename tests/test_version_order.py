@@ -150,3 +150,59 @@ def test_of_two_versions_with_one_update_ts_the_later_sent_is_current_in_every_l
         assert current_statuses(conn, in_order, reversed_order, later) == {
             in_order: "CANCELLED", reversed_order: "CANCELLED", later: "CLOSED"}
         assert product_counters(conn, u) == {hash_key("product", dish): ("Борщ", 1)}
+
+
+def category_counters(conn, user_id: str) -> dict[str, tuple[str, int]]:
+    return {c: (name, count) for c, name, count in conn.execute(
+        "SELECT category_id::text, category_name, order_cnt FROM cdm.user_category_counters WHERE user_id = %s",
+        [hash_key("user", user_id)])}
+
+
+def test_a_new_version_of_an_old_order_never_brings_back_an_old_dish_name(pipeline):
+    """A dish name holds from the date of the order that carries it (SPEC §2.3), not from the version's
+    update_ts: cancelling the 10:00 order at 12:00 leaves the name sold at 11:00, in dds and in every
+    user's counters."""
+    u, other, r, dish = new_id(), new_id(), new_id(), new_id()
+    base = 9_300_000_000
+    old, new, others = base + 1, base + 2, base + 3
+
+    def placed_at_ten(status: str, update_ts: str) -> KafkaMessage:
+        return order(old, u, r, {dish: "Old Name"}, status, date="2024-05-02 10:00:00", update_ts=update_ts,
+                     sent_dttm=update_ts)
+
+    publish(pipeline, user(u, "Анна", "2024-05-01 08:00:00"), user(other, "Борис", "2024-05-01 08:00:00"),
+            restaurant(r, "2024-05-01 08:00:00", {dish: ("New Name", "Супы")}),
+            placed_at_ten("CLOSED", "2024-05-02 10:30:00"),
+            order(new, u, r, {dish: "New Name"}, "CLOSED", date="2024-05-02 11:00:00",
+                  update_ts="2024-05-02 11:30:00", sent_dttm="2024-05-02 11:30:00"),
+            order(others, other, r, {dish: "New Name"}, "CLOSED", date="2024-05-02 11:10:00",
+                  update_ts="2024-05-02 11:40:00", sent_dttm="2024-05-02 11:40:00"))
+    pipeline.wait_drained()
+    publish(pipeline, placed_at_ten("CANCELLED", "2024-05-02 12:00:00"))
+    pipeline.wait_drained()
+
+    with pipeline.connect() as conn:
+        assert product_counters(conn, u) == {hash_key("product", dish): ("New Name", 1)}
+        assert product_counters(conn, other) == {hash_key("product", dish): ("New Name", 1)}
+        current = conn.execute("""SELECT name, effective_dt::text FROM dds.s_product_names WHERE h_product_pk = %s
+                                  ORDER BY effective_dt DESC LIMIT 1""", [hash_key("product", dish)]).fetchone()
+        assert current == ("New Name", "2024-05-02 11:00:00")
+
+
+def test_a_category_renamed_only_in_letter_case_shows_its_new_name(pipeline):
+    """A category's key ignores letter case, so `Супы` -> `СУПЫ` is one category under a new display name:
+    the name of the newest restaurant record (its update_ts_utc), on the rows counted before too."""
+    u, r, dish = new_id(), new_id(), new_id()
+    base = 9_400_000_000
+    publish(pipeline, user(u, "Анна", "2024-05-01 08:00:00"),
+            restaurant(r, "2024-05-01 08:00:00", {dish: ("Борщ", "Супы")}),
+            order(base + 1, u, r, {dish: "Борщ"}, "CLOSED", date="2024-05-02 10:00:00",
+                  update_ts="2024-05-02 10:30:00", sent_dttm="2024-05-02 10:30:00"))
+    pipeline.wait_drained()
+    publish(pipeline, restaurant(r, "2024-05-02 11:00:00", {dish: ("Борщ", "СУПЫ")}),
+            order(base + 2, u, r, {dish: "Борщ"}, "CLOSED", date="2024-05-02 12:00:00",
+                  update_ts="2024-05-02 12:30:00", sent_dttm="2024-05-02 12:30:00"))
+    pipeline.wait_drained()
+
+    with pipeline.connect() as conn:
+        assert category_counters(conn, u) == {hash_key("category", "Супы"): ("СУПЫ", 2)}

@@ -7,7 +7,7 @@ from datetime import datetime
 from streamvault.contracts import Contract
 from streamvault.hashing import HashKey
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: date and restaurant_update_ts, the effective times of the names
 
 
 class DdsProduct(Contract):
@@ -23,5 +23,7 @@ class DdsOrderMessage(Contract):
     status: str
     update_ts: datetime
     sent_dttm: datetime
+    date: datetime                  # when the order was placed: its dishes' names hold from then
+    restaurant_update_ts: datetime  # the restaurant's record: its menu's category names hold from then
     products: list[DdsProduct]
     schema_version: int = SCHEMA_VERSION

@@ -139,11 +139,11 @@ def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
             l_product_category[dish.l_product_category[0]] = dish.l_product_category
             link = hash_key("order_product", p.id, item.id)
             l_order_product[link] = (link, order, dish.product)
-            product_names[dish.product].append(_version(((p.update_ts, NEVER), dish.name_hashdiff, dish.name)))
+            product_names[dish.product].append(_version(((p.date, NEVER), dish.name_hashdiff, dish.name)))
             products.setdefault(dish.product, dish.message)
         rows.outputs.append((p.user.id.encode(), DdsOrderMessage(
             order_id=order, user_id=user.key, status=p.status, update_ts=p.update_ts, sent_dttm=p.sent_dttm,
-            products=list(products.values()))))
+            date=p.date, restaurant_update_ts=p.restaurant.update_ts, products=list(products.values()))))
     return rows
 
 

@@ -12,3 +12,16 @@ ALTER TABLE dds.s_order_cost ALTER COLUMN sent_dttm DROP DEFAULT,
 
 -- The newest version seen per key, in the same order (names keep '0001-01-01': they have no sent time).
 ALTER TABLE dds.srv_sat_watermarks ADD COLUMN sent_dttm timestamp NOT NULL DEFAULT '0001-01-01';
+
+-- A category's key ignores letter case (streamvault.hashing), so `Супы` -> `СУПЫ` keeps the key under a new
+-- display name: its newest known name, from the time of the restaurant record that carries it, as for
+-- dishes in cdm.srv_product_names. The names shown so far start it, older than any record.
+CREATE TABLE cdm.srv_category_names (
+    category_id  uuid PRIMARY KEY,
+    name         varchar(256) NOT NULL,
+    effective_dt timestamp NOT NULL
+) WITH (fillfactor = 70);
+INSERT INTO cdm.srv_category_names (category_id, name, effective_dt)
+SELECT DISTINCT ON (category_id) category_id, category_name, '0001-01-01'
+FROM cdm.user_category_counters
+ORDER BY category_id, category_name;
