@@ -131,6 +131,7 @@ def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
             moment, hash_diff(model.S_ORDER_COST.name, p.cost, p.payment), (p.cost, p.payment))))
         order_status[order].append(_version((moment, _status_hashdiff(p.status), (p.status,))))
         products: dict[HashKey, DdsProduct] = {}
+        placed = (p.date, NEVER)  # when every dish name of the order holds from (SPEC §2.3)
         for item in p.products:
             dish = _dish(item.id, item.name, item.category, p.restaurant.id)
             h_product[dish.product] = dish.h_product
@@ -139,7 +140,7 @@ def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
             l_product_category[dish.l_product_category[0]] = dish.l_product_category
             link = hash_key("order_product", p.id, item.id)
             l_order_product[link] = (link, order, dish.product)
-            product_names[dish.product].append(_version(((p.date, NEVER), dish.name_hashdiff, dish.name)))
+            product_names[dish.product].append(_version((placed, dish.name_hashdiff, dish.name)))
             products.setdefault(dish.product, dish.message)
         rows.outputs.append((p.user.id.encode(), DdsOrderMessage(
             order_id=order, user_id=user.key, status=p.status, update_ts=p.update_ts, sent_dttm=p.sent_dttm,
