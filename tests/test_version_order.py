@@ -4,12 +4,15 @@ holds from when the source says it held (SPEC §2.3). Hand-written messages on t
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import msgspec
 import pytest
 
 from pipeline import Pipeline
 from streamvault import config
+from streamvault.cdm import transform as cdm
+from streamvault.contracts.dds import DdsProduct
 from streamvault.generator.model import KafkaMessage, RedisWrite
 from streamvault.generator.publish import Publisher
 from streamvault.hashing import hash_key
@@ -206,3 +209,18 @@ def test_a_category_renamed_only_in_letter_case_shows_its_new_name(pipeline):
 
     with pipeline.connect() as conn:
         assert category_counters(conn, u) == {hash_key("category", "Супы"): ("СУПЫ", 2)}
+
+
+def test_names_of_a_dds_message_from_before_the_upgrade_yield_to_any_dated_name():
+    """A schema 1 message (in flight while CDM is upgraded) carries no name times: it still counts, and
+    its names lose to any name that says when it held."""
+    product, category = hash_key("product", "d1"), hash_key("category", "Супы")
+    schema_1 = msgspec.json.encode({
+        "order_id": hash_key("order", 1), "user_id": hash_key("user", "u1"), "status": "CLOSED",
+        "update_ts": "2024-05-02 12:00:00", "sent_dttm": "2024-05-02 12:00:01", "schema_version": 1,
+        "products": [{"product_id": product, "name": "Old Name", "category_id": category, "category_name": "Супы"}]})
+    old = cdm.decode(schema_1)
+    dated = msgspec.structs.replace(old, date=datetime(2024, 5, 2, 9), restaurant_update_ts=datetime(2024, 5, 1),
+                                    products=[DdsProduct(product, "New Name", category, "СУПЫ")])
+    assert cdm.newest_names([dated, old]) == ([(product, "New Name", datetime(2024, 5, 2, 9))],
+                                               [(category, "СУПЫ", datetime(2024, 5, 1))])

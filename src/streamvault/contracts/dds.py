@@ -23,7 +23,10 @@ class DdsOrderMessage(Contract):
     status: str
     update_ts: datetime
     sent_dttm: datetime
-    date: datetime                  # when the order was placed: its dishes' names hold from then
-    restaurant_update_ts: datetime  # the restaurant's record: its menu's category names hold from then
     products: list[DdsProduct]
+    # When the names hold from (SPEC §2.3): the dishes' from the order's date, the categories' from the
+    # restaurant record's time. A schema 1 message (in flight across an upgrade) does not say: its names
+    # yield to any dated one.
+    date: datetime = datetime.min
+    restaurant_update_ts: datetime = datetime.min
     schema_version: int = SCHEMA_VERSION
