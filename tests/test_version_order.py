@@ -13,10 +13,11 @@ from pipeline import Pipeline
 from streamvault import config
 from streamvault.cdm import transform as cdm
 from streamvault.contracts.dds import DdsProduct
+from streamvault.db.migrate import available
 from streamvault.generator.model import KafkaMessage, RedisWrite
 from streamvault.generator.publish import Publisher
 from streamvault.hashing import hash_key
-from support import wait_for
+from support import pg_connect, wait_for
 
 
 @pytest.fixture
@@ -224,3 +225,26 @@ def test_names_of_a_dds_message_from_before_the_upgrade_yield_to_any_dated_name(
                                     products=[DdsProduct(product, "New Name", category, "СУПЫ")])
     assert cdm.newest_names([dated, old]) == ([(product, "New Name", datetime(2024, 5, 2, 9))],
                                                [(category, "СУПЫ", datetime(2024, 5, 1))])
+
+
+def test_migration_0009_keeps_what_was_loaded_before_it(empty_database):
+    """Order satellite rows loaded before sent_dttm existed sort first at their effective time; a category
+    shown under two spellings gets one display name."""
+    migrations = {m.version: m for m in available()}
+    order_key, category = hash_key("order", 1), hash_key("category", "Супы")
+    with pg_connect(autocommit=True) as conn:
+        for version in sorted(v for v in migrations if v < 9):
+            conn.execute(migrations[version].sql)
+        conn.execute("""INSERT INTO dds.s_order_status (h_order_pk, status, effective_dt, load_dt, load_src,
+                                                        hk_order_status_hashdiff)
+                        VALUES (%s, 'CLOSED', '2024-05-02 12:00:00', now(), 'test', %s)""", [order_key, order_key])
+        conn.execute("""INSERT INTO cdm.user_category_counters (user_id, category_id, category_name, order_cnt)
+                        VALUES (%s, %s, 'Супы', 1), (%s, %s, 'СУПЫ', 2)""",
+                     [hash_key("user", "u1"), category, hash_key("user", "u2"), category])
+        conn.execute(migrations[9].sql)
+
+        assert conn.execute("SELECT status, effective_dt::text, sent_dttm::text FROM dds.s_order_status").fetchall() \
+            == [("CLOSED", "2024-05-02 12:00:00", "0001-01-01 00:00:00")]
+        shown = conn.execute("SELECT DISTINCT category_name FROM cdm.user_category_counters").fetchall()
+        assert shown in ([("Супы",)], [("СУПЫ",)])
+        assert conn.execute("SELECT name FROM cdm.srv_category_names").fetchall() == shown

@@ -72,11 +72,11 @@ class DdsStage:
             found = conn.execute(sql("streamvault.dds", "lock_watermarks.sql"), params)
         watermarks = {hk: (None if t == transform.NEVER else (t, sent)) for hk, t, sent in found}
         # A satellite without a sent time reads NEVER in its place: every version is a Moment.
-        sent = pgsql.Identifier("sent_dttm") if sat.sent_ordered else pgsql.Literal(transform.NEVER)
+        sent_column = pgsql.Identifier("sent_dttm") if sat.sent_ordered else pgsql.Literal(transform.NEVER)
         history: dict[HashKey, list[transform.Version]] = defaultdict(list)
         for key, effective, sent_dttm, hashdiff, *attributes in conn.execute(
                 _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
-                   sent=sent, hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes)),
+                   sent=sent_column, hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes)),
                 params):
             history[key].append(transform.Version((effective, sent_dttm), hashdiff, tuple(attributes)))
 

@@ -15,7 +15,8 @@ ALTER TABLE dds.srv_sat_watermarks ADD COLUMN sent_dttm timestamp NOT NULL DEFAU
 
 -- A category's key ignores letter case (streamvault.hashing), so `Супы` -> `СУПЫ` keeps the key under a new
 -- display name: its newest known name, from the time of the restaurant record that carries it, as for
--- dishes in cdm.srv_product_names. The names shown so far start it, older than any record.
+-- dishes in cdm.srv_product_names. One of the names shown so far starts it, older than any record, and
+-- every counter row of the category shows it from now on.
 CREATE TABLE cdm.srv_category_names (
     category_id  uuid PRIMARY KEY,
     name         varchar(256) NOT NULL,
@@ -25,3 +26,7 @@ INSERT INTO cdm.srv_category_names (category_id, name, effective_dt)
 SELECT DISTINCT ON (category_id) category_id, category_name, '0001-01-01'
 FROM cdm.user_category_counters
 ORDER BY category_id, category_name;
+UPDATE cdm.user_category_counters AS c
+SET category_name = n.name
+FROM cdm.srv_category_names AS n
+WHERE c.category_id = n.category_id AND c.category_name <> n.name;
