@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import pytest
 
 from streamvault.dds.transform import Version, new_satellite_rows
 from streamvault.hashing import hash_diff
 
 
-def obs(hour: int, status: str) -> Version:
-    return Version(datetime(2024, 1, 1, hour), hash_diff("s_order_status", status), (status,))
+def obs(hour: int, status: str, sent: int = 0) -> Version:
+    """A version with update_ts at `hour`, sent `sent` seconds later."""
+    update_ts = datetime(2024, 1, 1, hour)
+    return Version((update_ts, update_ts + timedelta(seconds=sent)), hash_diff("s_order_status", status), (status,))
+
+
+def hours(rows: list[Version]) -> list[tuple[int, str]]:
+    return [(r.effective[0].hour, r.attributes[0]) for r in rows]
 
 
 def replay(arrivals: list[Version]) -> list[Version]:
@@ -29,7 +37,7 @@ def current(rows: list[Version]) -> str:
 
 def test_in_order_versions_add_a_row_only_on_change():
     rows = replay([obs(1, "OPEN"), obs(2, "OPEN"), obs(3, "CLOSED"), obs(4, "CLOSED")])
-    assert [(r.effective.hour, r.attributes[0]) for r in rows] == [(1, "OPEN"), (3, "CLOSED")]
+    assert hours(rows) == [(1, "OPEN"), (3, "CLOSED")]
 
 
 def test_replaying_any_version_adds_nothing():
@@ -48,11 +56,27 @@ def test_late_version_between_unchanged_versions_keeps_the_newest_current():
     # CLOSED at 1 and 3 (3 adds no row), then CANCELLED at 2 arrives late.
     rows = replay([obs(1, "CLOSED"), obs(3, "CLOSED"), obs(2, "CANCELLED")])
     assert current(rows) == "CLOSED"
-    assert [(r.effective.hour, r.attributes[0]) for r in rows] == [(1, "CLOSED"), (2, "CANCELLED"), (3, "CLOSED")]
+    assert hours(rows) == [(1, "CLOSED"), (2, "CANCELLED"), (3, "CLOSED")]
 
 
-def test_the_current_row_is_the_newest_version_in_every_arrival_order():
-    versions = [obs(1, "CLOSED"), obs(2, "CANCELLED"), obs(3, "CLOSED"), obs(4, "CLOSED"), obs(5, "CANCELLED")]
+# The newest version of each set is CANCELLED. The second shares update_ts between versions: sent_dttm orders them.
+VERSION_SETS = {
+    "one update_ts each": [obs(1, "CLOSED"), obs(2, "CANCELLED"), obs(3, "CLOSED"), obs(4, "CLOSED"), obs(5, "CANCELLED")],
+    "shared update_ts": [obs(1, "CLOSED", 1), obs(1, "CANCELLED", 5), obs(2, "CLOSED", 1), obs(2, "CLOSED", 3),
+                         obs(2, "CANCELLED", 4)],
+}
+
+
+def test_of_versions_with_one_update_ts_the_later_sent_is_current():
+    """update_ts has 1-second resolution: sent_dttm breaks the tie, whichever arrives first."""
+    closed, cancelled = obs(1, "CLOSED", 1), obs(1, "CANCELLED", 5)
+    assert current(replay([closed, cancelled])) == "CANCELLED"
+    assert current(replay([cancelled, closed])) == "CANCELLED"
+    assert current(new_satellite_rows([], None, [cancelled, closed])[0]) == "CANCELLED"
+
+
+@pytest.mark.parametrize("versions", VERSION_SETS.values(), ids=VERSION_SETS.keys())
+def test_the_current_row_is_the_newest_version_in_every_arrival_order(versions):
     for arrivals in itertools.permutations(versions):
         rows = replay(list(arrivals))
         assert current(rows) == "CANCELLED", arrivals
@@ -63,13 +87,13 @@ def test_the_current_row_is_the_newest_version_in_every_arrival_order():
 def test_one_batch_with_several_versions_equals_in_order_processing():
     versions = [obs(4, "CLOSED"), obs(1, "OPEN"), obs(2, "OPEN"), obs(3, "CLOSED")]
     added, watermark = new_satellite_rows([], None, versions)
-    assert [(r.effective.hour, r.attributes[0]) for r in added] == [(1, "OPEN"), (3, "CLOSED")]
-    assert watermark == datetime(2024, 1, 1, 4)
+    assert hours(added) == [(1, "OPEN"), (3, "CLOSED")]
+    assert watermark == (datetime(2024, 1, 1, 4), datetime(2024, 1, 1, 4))
 
 
-def test_how_arrivals_are_cut_into_batches_changes_nothing():
+@pytest.mark.parametrize("versions", VERSION_SETS.values(), ids=VERSION_SETS.keys())
+def test_how_arrivals_are_cut_into_batches_changes_nothing(versions):
     """A batch is its versions in effective order, one at a time: whatever the batch boundaries."""
-    versions = [obs(1, "CLOSED"), obs(2, "CANCELLED"), obs(3, "CLOSED"), obs(4, "CLOSED"), obs(5, "CANCELLED")]
     for arrivals in itertools.permutations(versions):
         for cuts in itertools.product((False, True), repeat=len(arrivals) - 1):
             batches, batch = [], [arrivals[0]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from streamvault.contracts.dds import DdsOrderMessage
 from streamvault.db.sqlfiles import uuid_array
+from streamvault.hashing import HashKey
 from streamvault.runtime.stage import strict_decoder
 
 decode = strict_decoder(DdsOrderMessage, "DDS message")
@@ -25,14 +26,25 @@ def order_row(message: DdsOrderMessage) -> tuple:
             uuid_array({p.category_id for p in message.products}))
 
 
-def newest_product_names(messages: list[DdsOrderMessage]) -> list[tuple]:
-    """(product_id, name, effective time): per dish, the name of the newest version in the batch."""
-    newest: dict = {}
+def newest_names(messages: list[DdsOrderMessage]) -> tuple[list[tuple], list[tuple]]:
+    """(id, name, effective time) per dish and per category: the batch's newest name of each (SPEC §2.3).
+    A dish's name holds from the order's date, a category's from the restaurant record's time; of two
+    names at one time the greater wins, as in names.sql."""
+    dishes: dict = {}
+    categories: dict = {}
     for message in messages:
         for product in message.products:
-            candidate = (message.update_ts, product.name)
-            seen = newest.get(product.product_id)
-            if seen is None or candidate > seen:
-                newest[product.product_id] = candidate
-    return [(product_id, name, effective) for product_id, (effective, name) in newest.items()]
+            _keep_newest(dishes, product.product_id, (message.date, product.name))
+            _keep_newest(categories, product.category_id, (message.restaurant_update_ts, product.category_name))
+    return _rows(dishes), _rows(categories)
+
+
+def _keep_newest(newest: dict, key: HashKey, candidate: tuple) -> None:
+    seen = newest.get(key)
+    if seen is None or candidate > seen:
+        newest[key] = candidate
+
+
+def _rows(newest: dict) -> list[tuple]:
+    return [(key, name, effective) for key, (effective, name) in newest.items()]
 

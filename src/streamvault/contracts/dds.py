@@ -7,7 +7,7 @@ from datetime import datetime
 from streamvault.contracts import Contract
 from streamvault.hashing import HashKey
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: date and restaurant_update_ts, the effective times of the names
 
 
 class DdsProduct(Contract):
@@ -24,4 +24,9 @@ class DdsOrderMessage(Contract):
     update_ts: datetime
     sent_dttm: datetime
     products: list[DdsProduct]
+    # When the names hold from (SPEC §2.3): the dishes' from the order's date, the categories' from the
+    # restaurant record's time. A schema 1 message (in flight across an upgrade) does not say: its names
+    # yield to any dated one.
+    date: datetime = datetime.min
+    restaurant_update_ts: datetime = datetime.min
     schema_version: int = SCHEMA_VERSION

@@ -1,8 +1,11 @@
-"""The source system's contracts (SPEC §1): fixed, not ours. Validation here decides what is "bad input"."""
+"""The source system's contracts (SPEC §1): fixed, not ours. Validation here decides what is "bad input".
+
+Times leave this module as naive UTC (see `utc`), so every layer compares instants, never wall clocks.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -17,6 +20,16 @@ Amount = Annotated[float, Meta(ge=0, le=1e12)]
 OrderStatus = Literal["OPEN", "COOKING", "DELIVERING", "CLOSED", "CANCELLED"]
 
 MAX_MESSAGE_BYTES = 1_048_576
+
+
+def utc(moment: datetime) -> datetime:
+    """SPEC's times are UTC: a time without an offset is UTC already; one with an offset (`Z`, `+03:00`)
+    becomes the same instant in UTC. Naive either way, like PostgreSQL's `timestamp` columns, which would
+    otherwise drop the offset and keep the wall clock. (The generator builds these contracts with SPEC's
+    text times to encode them: text passes unchanged.)"""
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 class Ref(Contract):
@@ -34,6 +47,9 @@ class StatusChange(Contract):
     status: OrderStatus
     dttm: datetime
 
+    def __post_init__(self) -> None:
+        self.dttm = utc(self.dttm)
+
 
 class OrderPayload(Contract):
     restaurant: Ref
@@ -48,6 +64,10 @@ class OrderPayload(Contract):
     final_status: Literal["CLOSED", "CANCELLED"]
     update_ts: datetime
 
+    def __post_init__(self) -> None:
+        self.date = utc(self.date)
+        self.update_ts = utc(self.update_ts)
+
 
 class SourceEnvelope(Contract):
     """What every source object has; `payload` stays raw until its type is known."""
@@ -57,12 +77,18 @@ class SourceEnvelope(Contract):
     sent_dttm: datetime
     payload: msgspec.Raw
 
+    def __post_init__(self) -> None:
+        self.sent_dttm = utc(self.sent_dttm)
+
 
 class SourceOrder(Contract):
     object_id: Annotated[int, Meta(ge=0, le=2**63 - 1)]
     object_type: Literal["order"]
     sent_dttm: datetime
     payload: OrderPayload
+
+    def __post_init__(self) -> None:
+        self.sent_dttm = utc(self.sent_dttm)
 
 
 class MenuItem(Contract):
@@ -80,6 +106,9 @@ class User(Contract):
     login: Name
     update_ts_utc: datetime
 
+    def __post_init__(self) -> None:
+        self.update_ts_utc = utc(self.update_ts_utc)
+
 
 class Restaurant(Contract):
     """Redis value under the restaurant's `_id`; the only source of a dish's category."""
@@ -88,3 +117,6 @@ class Restaurant(Contract):
     name: Name
     update_ts_utc: datetime
     menu: list[MenuItem]
+
+    def __post_init__(self) -> None:
+        self.update_ts_utc = utc(self.update_ts_utc)

@@ -12,7 +12,7 @@ SCHEMA_VERSION = 1
 class StgRestaurant(Contract):
     id: str
     name: str
-    update_ts: datetime  # the Redis record's update_ts_utc: the name's effective time
+    update_ts: datetime  # the Redis record's update_ts_utc: its name and menu (categories) hold from then
 
 
 class StgUser(Contract):
@@ -26,7 +26,7 @@ class StgProduct(Contract):
     id: str
     price: float
     quantity: int
-    name: str      # as ordered: its effective time is the order version's update_ts
+    name: str      # as ordered: it holds from the order's date (SPEC §2.3)
     category: str  # from the restaurant's menu
 
 

@@ -22,10 +22,17 @@ class Satellite:
     # Orders: all versions of a key travel on one partition (messages are keyed by user), so one
     # replica writes them. Names of users' dishes and restaurants are written by every replica.
     one_partition: bool = False
+    # Orders: two versions may share an update_ts (1-second resolution); the later sent is the newer
+    # (SPEC §3), so a row records its sent_dttm too. A name has its effective time only.
+    sent_ordered: bool = False
 
     @property
     def hashdiff(self) -> str:
         return f"hk_{self.name.removeprefix('s_')}_hashdiff"
+
+    @property
+    def version_columns(self) -> tuple[str, ...]:
+        return ("effective_dt", "sent_dttm") if self.sent_ordered else ("effective_dt",)
 
 
 H_USER = SetTable("h_user", ("h_user_pk", "user_id"))
@@ -45,7 +52,7 @@ SET_TABLES = (H_USER, H_PRODUCT, H_CATEGORY, H_RESTAURANT, H_ORDER,
 S_USER_NAMES = Satellite("s_user_names", "h_user_pk", ("username", "userlogin"))
 S_PRODUCT_NAMES = Satellite("s_product_names", "h_product_pk", ("name",))
 S_RESTAURANT_NAMES = Satellite("s_restaurant_names", "h_restaurant_pk", ("name",))
-S_ORDER_COST = Satellite("s_order_cost", "h_order_pk", ("cost", "payment"), one_partition=True)
-S_ORDER_STATUS = Satellite("s_order_status", "h_order_pk", ("status",), one_partition=True)
+S_ORDER_COST = Satellite("s_order_cost", "h_order_pk", ("cost", "payment"), one_partition=True, sent_ordered=True)
+S_ORDER_STATUS = Satellite("s_order_status", "h_order_pk", ("status",), one_partition=True, sent_ordered=True)
 
 SATELLITES = (S_USER_NAMES, S_PRODUCT_NAMES, S_RESTAURANT_NAMES, S_ORDER_COST, S_ORDER_STATUS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 
 import msgspec
 import psycopg
@@ -17,7 +16,6 @@ from streamvault.runtime.stage import Output, Record
 
 NAME = "dds-service"
 _encode = msgspec.json.Encoder().encode
-NEVER = datetime(1, 1, 1)
 
 
 def _q(name: str, **identifiers: pgsql.Composable) -> pgsql.Composed:
@@ -72,21 +70,27 @@ class DdsStage:
         else:
             conn.execute(sql("streamvault.dds", "claim_watermarks.sql"), params)
             found = conn.execute(sql("streamvault.dds", "lock_watermarks.sql"), params)
-        watermarks = {hk: (None if t == NEVER else t) for hk, t in found}
+        watermarks = {hk: (None if t == transform.NEVER else (t, sent)) for hk, t, sent in found}
+        # A satellite without a sent time reads NEVER in its place: every version is a Moment.
+        sent_column = pgsql.Identifier("sent_dttm") if sat.sent_ordered else pgsql.Literal(transform.NEVER)
         history: dict[HashKey, list[transform.Version]] = defaultdict(list)
-        for key, effective, hashdiff, *attributes in conn.execute(
+        for key, effective, sent_dttm, hashdiff, *attributes in conn.execute(
                 _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
-                   hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes)), params):
-            history[key].append(transform.Version(effective, hashdiff, tuple(attributes)))
+                   sent=sent_column, hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes)),
+                params):
+            history[key].append(transform.Version((effective, sent_dttm), hashdiff, tuple(attributes)))
 
-        inserts, moved_keys, moved_times = [], [], []
+        versioned_by = len(sat.version_columns)
+        inserts, moved_keys, moved_times, moved_sent = [], [], [], []
         for key in keys:
             added, watermark = transform.new_satellite_rows(history[key], watermarks.get(key), seen[key])
-            inserts += [(key, *row.attributes, row.effective, row.hashdiff) for row in added]
+            inserts += [(key, *row.attributes, *row.effective[:versioned_by], row.hashdiff) for row in added]
             if watermark is not None:
                 moved_keys.append(key)
-                moved_times.append(watermark)
-        self._insert_rows(conn, sat.name, (sat.key, *sat.attributes, "effective_dt", sat.hashdiff), inserts)
+                moved_times.append(watermark[0])
+                moved_sent.append(watermark[1])
+        self._insert_rows(conn, sat.name, (sat.key, *sat.attributes, *sat.version_columns, sat.hashdiff), inserts)
         if moved_keys:
             conn.execute(sql("streamvault.dds", "update_watermarks.sql"),
-                         {"sat": sat.name, "keys": uuid_array(moved_keys), "times": moved_times})
+                         {"sat": sat.name, "keys": uuid_array(moved_keys), "times": moved_times,
+                          "sent": moved_sent})

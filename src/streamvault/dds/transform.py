@@ -19,11 +19,16 @@ from streamvault.runtime.stage import strict_decoder
 decode = strict_decoder(StgOrderMessage, "STG message")
 _effective = itemgetter(0)
 
+# A version's place in the source's order (SPEC §3): its effective time, then, for order versions, its
+# sent_dttm; a name has no sent time and takes NEVER.
+Moment = tuple[datetime, datetime]
+NEVER = datetime(1, 1, 1)
+
 
 class Version(NamedTuple):
     """A satellite key's attributes valid from `effective`: seen in a message, or stored as a row."""
 
-    effective: datetime
+    effective: Moment
     hashdiff: HashKey
     attributes: tuple
 
@@ -118,13 +123,15 @@ def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
         h_restaurant[restaurant.key] = restaurant.hub
         link = hash_key("order_user", p.id, p.user.id)
         l_order_user[link] = (link, order, user.key)
-        user_names[user.key].append(_version((p.user.update_ts, user.hashdiff, user.attributes)))
+        user_names[user.key].append(_version(((p.user.update_ts, NEVER), user.hashdiff, user.attributes)))
         restaurant_names[restaurant.key].append(
-            _version((p.restaurant.update_ts, restaurant.hashdiff, restaurant.attributes)))
+            _version(((p.restaurant.update_ts, NEVER), restaurant.hashdiff, restaurant.attributes)))
+        moment = (p.update_ts, p.sent_dttm)
         order_cost[order].append(_version((
-            p.update_ts, hash_diff(model.S_ORDER_COST.name, p.cost, p.payment), (p.cost, p.payment))))
-        order_status[order].append(_version((p.update_ts, _status_hashdiff(p.status), (p.status,))))
+            moment, hash_diff(model.S_ORDER_COST.name, p.cost, p.payment), (p.cost, p.payment))))
+        order_status[order].append(_version((moment, _status_hashdiff(p.status), (p.status,))))
         products: dict[HashKey, DdsProduct] = {}
+        placed = (p.date, NEVER)  # when every dish name of the order holds from (SPEC §2.3)
         for item in p.products:
             dish = _dish(item.id, item.name, item.category, p.restaurant.id)
             h_product[dish.product] = dish.h_product
@@ -133,16 +140,16 @@ def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
             l_product_category[dish.l_product_category[0]] = dish.l_product_category
             link = hash_key("order_product", p.id, item.id)
             l_order_product[link] = (link, order, dish.product)
-            product_names[dish.product].append(_version((p.update_ts, dish.name_hashdiff, dish.name)))
+            product_names[dish.product].append(_version((placed, dish.name_hashdiff, dish.name)))
             products.setdefault(dish.product, dish.message)
         rows.outputs.append((p.user.id.encode(), DdsOrderMessage(
             order_id=order, user_id=user.key, status=p.status, update_ts=p.update_ts, sent_dttm=p.sent_dttm,
-            products=list(products.values()))))
+            date=p.date, restaurant_update_ts=p.restaurant.update_ts, products=list(products.values()))))
     return rows
 
 
-def new_satellite_rows(history: list[Version], watermark: datetime | None, seen: list[Version]
-                       ) -> tuple[list[Version], datetime | None]:
+def new_satellite_rows(history: list[Version], watermark: Moment | None, seen: list[Version]
+                       ) -> tuple[list[Version], Moment | None]:
     """Rows to insert for one key, and the watermark to remember: the newest effective time seen, or
     None when the newest row records it already.
 
@@ -187,7 +194,7 @@ def new_satellite_rows(history: list[Version], watermark: datetime | None, seen:
     return added, _beyond(watermark, rows[-1] if rows else None)
 
 
-def _beyond(watermark: datetime | None, newest_row: Version | None) -> datetime | None:
+def _beyond(watermark: Moment | None, newest_row: Version | None) -> Moment | None:
     """The watermark, if it says more than the newest row (a newer version that added no row)."""
     if watermark is None or (newest_row is not None and newest_row.effective >= watermark):
         return None

@@ -29,7 +29,7 @@ class Expected:
     current_status: dict[int, str] = field(default_factory=dict)
     current_cost: dict[int, tuple[Decimal, Decimal]] = field(default_factory=dict)
     product_names: dict[str, str] = field(default_factory=dict)
-    # Names at each product's newest effective time: versions sharing that time may carry either.
+    # Names at each product's newest effective time: orders placed at that time may carry either.
     product_name_options: dict[str, set[str]] = field(default_factory=dict)
     order_count: int = 0                                     # valid order versions delivered
     parked: int = 0                                          # versions whose reference data never appears
@@ -101,7 +101,9 @@ def compute(events) -> Expected:
                 expected.products.add(item["id"])
                 expected.categories.add(category_of[item["id"]])
                 expected.order_products.add((order_id, item["id"]))
-                candidate = (message["payload"]["update_ts"], item["name"])
+                # SPEC §2.3: a dish name carried in an order item holds from that order's `date` (when it
+                # was sold under that name), so a new version of an old order never brings back an old name.
+                candidate = (message["payload"]["date"], item["name"])
                 names[item["id"]] = max(names.get(item["id"], candidate), candidate)
                 options = expected.product_name_options.setdefault(item["id"], set())
                 options.add(candidate)
@@ -160,10 +162,10 @@ def assert_warehouse_matches(conn, expected: Expected) -> None:
         == expected.order_products
     assert dict(conn.execute("""
         SELECT DISTINCT ON (o.order_id) o.order_id, s.status FROM dds.s_order_status s JOIN dds.h_order o USING (h_order_pk)
-        ORDER BY o.order_id, s.effective_dt DESC""").fetchall()) == expected.current_status
+        ORDER BY o.order_id, s.effective_dt DESC, s.sent_dttm DESC""").fetchall()) == expected.current_status
     assert {k: (c, p) for k, c, p in conn.execute("""
         SELECT DISTINCT ON (o.order_id) o.order_id, s.cost, s.payment FROM dds.s_order_cost s JOIN dds.h_order o USING (h_order_pk)
-        ORDER BY o.order_id, s.effective_dt DESC""")} == expected.current_cost
+        ORDER BY o.order_id, s.effective_dt DESC, s.sent_dttm DESC""")} == expected.current_cost
     current_names = dict(conn.execute("""
         SELECT DISTINCT ON (p.product_id) p.product_id, s.name FROM dds.s_product_names s JOIN dds.h_product p USING (h_product_pk)
         ORDER BY p.product_id, s.effective_dt DESC""").fetchall())

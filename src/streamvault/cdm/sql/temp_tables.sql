@@ -12,11 +12,16 @@ CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_product_names (
     name         varchar(256),
     effective_dt timestamp
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_renamed (
+CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_product_renamed (
     product_id uuid,
     name       varchar(256)
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_category_names (
+    category_id  uuid,
+    name         varchar(256),
+    effective_dt timestamp
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_category_renamed (
     category_id uuid,
     name        varchar(256)
 ) ON COMMIT DELETE ROWS;
@@ -26,4 +31,5 @@ SELECT o.*, NULL::uuid AS old_user_id, NULL::boolean AS old_counted,
        NULL::uuid[] AS old_product_ids, NULL::uuid[] AS old_category_ids, NULL::boolean AS first_seen
 FROM tmp_cdm_orders AS o
 WITH NO DATA;
-TRUNCATE tmp_cdm_orders, tmp_cdm_product_names, tmp_cdm_renamed, tmp_cdm_category_names, tmp_cdm_changed;
+TRUNCATE tmp_cdm_orders, tmp_cdm_product_names, tmp_cdm_product_renamed, tmp_cdm_category_names,
+         tmp_cdm_category_renamed, tmp_cdm_changed;
