@@ -30,14 +30,6 @@ from streamvault.testing.support import free_port, kafka_config, redis_client, w
 CLEAN = dict(duplicates=0, late=0, flips=0, reference_changes=0, unknown_ids=0, malformed=0, non_orders=0)
 
 
-@pytest.fixture
-def pipeline(stack, new_database, tmp_path):
-    running = Pipeline(database=new_database(), log_dir=tmp_path)
-    running.prepare()
-    yield running
-    running.stop_all()
-
-
 def in_process(pipeline: Pipeline, service: str, monkeypatch: pytest.MonkeyPatch) -> ServiceLoop:
     """The service's real loop in this process, so that a test can change its stage's code."""
     for name, value in pipeline.env(service, 0, free_port()).items():

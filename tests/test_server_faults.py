@@ -9,11 +9,9 @@ import signal
 import urllib.error
 import urllib.request
 
-import pytest
-
+from streamvault import config
 from streamvault.testing.expected import assert_warehouse_matches, compute
 from streamvault.testing.pipeline import Pipeline
-from streamvault import config
 from streamvault.generator.model import GeneratorOptions
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
@@ -24,14 +22,6 @@ MARTS = ("cdm.user_product_counters", "cdm.user_category_counters")
 # No status flips: no pair ever falls back to zero, so every id drawn is a row that exists.
 NO_FLIPS = dict(duplicates=0.05, late=0.02, flips=0, reference_changes=0.02, unknown_ids=0, malformed=0.01,
                 non_orders=0.01)
-
-
-@pytest.fixture
-def pipeline(stack, new_database, tmp_path):
-    running = Pipeline(database=new_database(), log_dir=tmp_path)
-    running.prepare()
-    yield running
-    running.stop_all()
 
 
 def readiness(pipeline: Pipeline, service: str) -> tuple[int, dict]:

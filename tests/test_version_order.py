@@ -21,12 +21,10 @@ from streamvault.testing.support import pg_connect, wait_for
 
 
 @pytest.fixture
-def pipeline(stack, new_database, tmp_path):
-    running = Pipeline(database=new_database(), log_dir=tmp_path)
-    running.prepare()
-    running.start_all()
-    yield running
-    running.stop_all()
+def pipeline(pipeline: Pipeline) -> Pipeline:
+    """conftest's pipeline, with the three services running."""
+    pipeline.start_all()
+    return pipeline
 
 
 def new_id() -> str:
