@@ -42,3 +42,6 @@ class CdmStage:
 
     def ping(self) -> None:
         pass
+
+    def servers(self) -> dict[str, str]:
+        return {}
