@@ -41,8 +41,7 @@ def transactional_consumer(settings: KafkaSettings, group: str, on_error: OnErro
     })
 
 
-def transactional_producer(settings: KafkaSettings, transactional_id: str, smallest_limit: int,
-                           on_error: OnError | None = None) -> Producer:
+def transactional_producer(settings: KafkaSettings, transactional_id: str, smallest_limit: int) -> Producer:
     """One stable transactional.id per instance: a restarted instance fences its crashed predecessor
     and aborts its open transaction at once, instead of stalling read_committed readers.
 
@@ -51,7 +50,7 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str, small
     librdkafka's own check is on the uncompressed size, so it is set out of the way (a dead letter may be
     larger than the limit before compression)."""
     producer = Producer({
-        **service_config(settings, on_error),
+        **service_config(settings),
         "transactional.id": transactional_id,
         "transaction.timeout.ms": 30000,
         "linger.ms": 5,

@@ -107,6 +107,8 @@ class ServiceLoop:
                 destinations = [t for t in (self.topics.destination, self.topics.dlq) if t]
                 ensure_topics(self.kafka, [self.topics.source, *destinations], self.runtime.topic_partitions)
                 self.producer  # fences a crashed predecessor's open transaction right away
+                # The consumer is polled all the time, so its errors tell an outage when it happens (an idle
+                # producer's would come out later, when it is next used).
                 self._consumer = transactional_consumer(self.kafka, self.group, self.outage.on_error)
                 self._consumer.subscribe([self.topics.source], on_assign=self._on_assign,
                                          on_revoke=self._on_revoke, on_lost=self._on_lost)
@@ -123,7 +125,7 @@ class ServiceLoop:
         """Created on first use and after a fatal error; init_transactions fences any predecessor."""
         if self._producer is None:
             self._producer = transactional_producer(self.kafka, f"{self.group}-{self.runtime.instance_id}",
-                                                    self.limits.smallest, self.outage.on_error)
+                                                    self.limits.smallest)
         return self._producer
 
     @property
