@@ -45,7 +45,7 @@ def _partitions(replica: Replica, event: str) -> set[int]:
 
 
 def test_json_logs_say_what_each_process_serves_owns_and_does_and_never_carry_a_secret(pipeline):
-    """Scale out to three replicas per service and back to one, in JSON: every line parses with the stable
+    """Scale out to three replicas per service, in to one, out to two, in JSON: every line parses with the stable
     fields; each process names its topics, group and servers at start, every partition it got and lost;
     the union covers every partition; dead letters and the summary show; no password appears anywhere."""
     pipeline.overrides.update({"STREAMVAULT_LOG_FORMAT": "json", "STREAMVAULT_LOG_SUMMARY_SECONDS": "2",
@@ -61,39 +61,47 @@ def test_json_logs_say_what_each_process_serves_owns_and_does_and_never_carry_a_
     wait_for(lambda: all(_events(r, "partitions_assigned") for r in pipeline.running.values()),
              "every replica assigned partitions")
     pipeline.wait_drained()
+    replicas = list(pipeline.running.values())
     for index in (1, 2):
         for service in SERVICES:
             pipeline.kill(service, index, signal.SIGTERM)
+            del pipeline.running[(service, index)]  # scaled in: its exit is no failure
     pipeline.wait_drained()
+    assigned_before = {s: len(_events(pipeline.running[(s, 0)], "partitions_assigned")) for s in SERVICES}
+    replicas += [pipeline.start(service, 1) for service in SERVICES]  # and out again, to two
+    wait_for(lambda: all(len(_events(pipeline.running[(s, 0)], "partitions_assigned")) > assigned_before[s]
+                         and len(_events(pipeline.running[(s, 1)], "started")) == 2 for s in SERVICES),
+             "the new replicas joined")
+    wait_for(lambda: all(len(_events(pipeline.running[(s, 1)], "partitions_assigned")) > 1 for s in SERVICES),
+             "the new replicas assigned")
     wait_for(lambda: _events(pipeline.running[("stg", 0)], "summary"), "a summary")
     pipeline.stop_all()
 
-    for replica in pipeline.running.values():
+    for replica in {r.log: r for r in replicas}.values():  # a replica started again appends to its log
         text = replica.log.read_text()
         assert not [secret for secret in secrets if secret in text], replica.log
         lines = _json_lines(replica)
         assert all(all(name in line for name in STABLE_FIELDS) for line in lines), replica.log
         assert {(line["service"], line["instance"]) for line in lines} == {
             (f"{replica.service}-service", f"r{replica.index}")}
-        started, = _events(replica, "started")
-        assert started["source_topic"] == pipeline.topic(replica.service)
-        assert started["destination_topic"] == pipeline.destination(replica.service)
-        assert started["dlq_topic"] == pipeline.dlq(replica.service)
-        assert started["group"] == pipeline.group(replica.service)
-        assert started["http_port"] == replica.http_port
-        assert started["servers"]["kafka"] == f"{os.environ['KAFKA_HOST']}:{os.environ['KAFKA_PORT']}"
+        starts = _events(replica, "started")
+        assert starts[-1]["http_port"] == replica.http_port
+        for started in starts:
+            assert started["source_topic"] == pipeline.topic(replica.service)
+            assert started["destination_topic"] == pipeline.destination(replica.service)
+            assert started["dlq_topic"] == pipeline.dlq(replica.service)
+            assert started["group"] == pipeline.group(replica.service)
+            assert started["servers"]["kafka"] == f"{os.environ['KAFKA_HOST']}:{os.environ['KAFKA_PORT']}"
         assert _partitions(replica, "partitions_assigned")
         if replica.index > 0:  # stopped: it gave back everything it had
             assert _partitions(replica, "partitions_revoked") == _partitions(replica, "partitions_assigned")
     for service in SERVICES:
-        replicas = [r for r in pipeline.running.values() if r.service == service]
-        assert set().union(*(_partitions(r, "partitions_assigned") for r in replicas)) == set(
+        assert set().union(*(_partitions(r, "partitions_assigned") for r in replicas if r.service == service)) == set(
             range(pipeline.partitions))
         assert _partitions(pipeline.running[(service, 0)], "partitions_revoked"), "the first replica gave some up"
 
-    letters = [line for r in pipeline.running.values() if r.service == "stg" for line in _events(r, "dead_lettered")]
-    letters += [line for r in pipeline.running.values() if r.service == "stg"
-                for line in _events(r, "dead_letters_summarised")]
+    letters = [line for r in replicas if r.service == "stg"
+               for line in _events(r, "dead_lettered") + _events(r, "dead_letters_summarised")]
     assert letters and all(line["topic"] == pipeline.source_topic for line in letters if "offset" in line)
     summary = _events(pipeline.running[("stg", 0)], "summary")[-1]
     assert {"messages_in", "messages_out", "dead_lettered", "parked", "lag", "batch_p50_ms", "batch_p99_ms"} <= set(
