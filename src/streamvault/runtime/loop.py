@@ -101,7 +101,6 @@ class ServiceLoop:
         self.stopping.set()
 
     def _connect_kafka(self) -> None:
-        reported = False
         while not self.stopping.is_set():
             try:
                 destinations = [t for t in (self.topics.destination, self.topics.dlq) if t]
@@ -112,12 +111,10 @@ class ServiceLoop:
                 self._consumer = transactional_consumer(self.kafka, self.group, self.outage.on_error)
                 self._consumer.subscribe([self.topics.source], on_assign=self._on_assign,
                                          on_revoke=self._on_revoke, on_lost=self._on_lost)
+                self.outage.ended()
                 return
             except KafkaException as exc:
-                if not reported:
-                    reported = True
-                    event(log, logging.WARNING, "kafka_unavailable", "%s: Kafka not available at start (%s); "
-                          "retrying until it is", self._label, exc, reason=str(exc))
+                self.outage.began(f"at start: {describe(exc)}")
                 self.stopping.wait(self.backoff.next())
 
     @property

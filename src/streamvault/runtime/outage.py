@@ -33,14 +33,17 @@ class KafkaOutage:
         """librdkafka's `error_cb`: all brokers down begins an outage; another error is logged when it changes."""
         code = error.code()
         if code == KafkaError._ALL_BROKERS_DOWN:
-            if self.since is None:
-                self.since = time.monotonic()
-                event(log, logging.WARNING, "kafka_outage_began", "%s: Kafka outage began: %s; not ready until a "
-                      "broker answers", self.label, error.str(), reason=error.str())
+            self.began(error.str())
         elif code not in _RECONNECTING and code != self._last_error:
             self._last_error = code
             event(log, logging.WARNING, "kafka_error", "%s: Kafka: %s", self.label, error.str(),
                   code=error.name(), reason=error.str())
+
+    def began(self, reason: str) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            event(log, logging.WARNING, "kafka_outage_began", "%s: Kafka outage began: %s; not ready until a "
+                  "broker answers", self.label, reason, reason=reason)
 
     def check(self, ask_broker: Callable[[], object]) -> None:
         """During an outage, ask a broker (a metadata request); its answer ends the outage."""
@@ -49,6 +52,11 @@ class KafkaOutage:
         try:
             ask_broker()
         except KafkaException:
+            return
+        self.ended()
+
+    def ended(self) -> None:
+        if self.since is None:
             return
         seconds = time.monotonic() - self.since
         self.since, self._last_error = None, None
