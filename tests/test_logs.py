@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ from streamvault import config
 from streamvault.generator.model import GeneratorOptions, RedisWrite
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
+from streamvault.runtime.logs import DeadLetterLog
 from streamvault.testing.pipeline import SERVICES, Pipeline, Replica
 from streamvault.testing.support import redis_client, wait_for
 
@@ -155,3 +157,17 @@ def test_a_malformed_reference_record_is_reported_once_however_often_its_order_i
     redis_client().set(user, b'{"_id": "still broken')  # another version of the record is news again
     wait_for(lambda: sum(f"user:{user}" in line for line in replica.log.read_text().splitlines()) == 2,
              "the new version reported", timeout=30)
+
+
+def test_a_flood_of_dead_letters_is_a_few_lines_and_then_one_count(caplog):
+    """A producer sending thousands of bad messages must not bury every other line of the log."""
+    letters = DeadLetterLog(logging.getLogger("test"), "stg-service", burst=3, period_s=3600)
+    with caplog.at_level(logging.INFO):
+        for offset in range(10):
+            letters.sent("orders", 0, offset, "invalid order payload")
+        letters.period_s = 0  # the period is over
+        letters.flush()
+    events = [(record.event, record.fields) for record in caplog.records]
+    assert events == [("dead_lettered", {"topic": "orders", "partition": 0, "offset": offset,
+                                         "reason": "invalid order payload"}) for offset in range(3)] + [
+        ("dead_letters_summarised", {"count": 7})]

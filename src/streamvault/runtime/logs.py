@@ -127,14 +127,15 @@ class Summary:
 
     def batch(self, messages_in: int, messages_out: int, dead_lettered: int, seconds: float) -> None:
         self.messages_in += messages_in
-        self.idle(messages_out, dead_lettered)
+        self.sent(messages_out, dead_lettered)
         self._batches += 1
         if len(self._latencies) < self.samples:
             self._latencies.append(seconds)
         elif (slot := self._random.randrange(self._batches)) < self.samples:
             self._latencies[slot] = seconds
 
-    def idle(self, messages_out: int, dead_lettered: int) -> None:
+    def sent(self, messages_out: int, dead_lettered: int) -> None:
+        """Messages sent outside a batch (the idle round's), or a batch's."""
         self.messages_out += messages_out
         self.dead_lettered += dead_lettered
 

@@ -392,7 +392,7 @@ class ServiceLoop:
                     dead = [output for output in outputs if isinstance(output, DeadLetter)]
                     metrics.messages_out.labels(self._label).inc(len(outputs) - len(dead))
                     metrics.messages_dlq.labels(self._label).inc(len(dead))
-                    self.summary.idle(len(outputs) - len(dead), len(dead))
+                    self.summary.sent(len(outputs) - len(dead), len(dead))
                     for letter in dead:
                         self.dead_letters.sent(letter.source_topic, letter.source_partition, letter.source_offset,
                                                letter.reason)
