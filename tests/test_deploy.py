@@ -271,6 +271,12 @@ def test_every_loader_gets_a_stable_instance_id_from_its_pod_name(values):
 
 
 @pytest.mark.parametrize("values", VALUES.values(), ids=VALUES.keys())
+def test_every_loader_logs_one_json_object_per_line_for_the_log_collector(values):
+    for key, sts in loaders(*values).items():
+        assert env(sts)["STREAMVAULT_LOG_FORMAT"]["value"] == "json", key
+
+
+@pytest.mark.parametrize("values", VALUES.values(), ids=VALUES.keys())
 def test_probes_ask_health_for_liveness_and_ready_for_readiness_on_the_service_http_port(values):
     for key, sts in loaders(*values).items():
         main = container(sts)

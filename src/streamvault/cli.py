@@ -124,11 +124,14 @@ def _service_loop(service: str, instance_id: str | None = None):
 @main.command()
 @click.argument("service", type=click.Choice(["stg", "dds", "cdm"]))
 def run(service: str) -> None:
-    """Run one service until SIGTERM/SIGINT (HTTP: /health, /ready, /metrics on HTTP_PORT)."""
-    import logging
+    """Run one service until SIGTERM/SIGINT (HTTP: /health, /ready, /metrics on HTTP_PORT).
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _service_loop(service).run()
+    Logs go to stderr as text, or as one JSON object per line with STREAMVAULT_LOG_FORMAT=json."""
+    from streamvault.runtime import logs
+
+    loop = _service_loop(service)
+    logs.configure(loop.runtime.log_format, loop.stage.name, loop.runtime.instance_id)
+    loop.run()
 
 
 @main.command("reprocess-parked")

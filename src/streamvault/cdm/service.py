@@ -54,3 +54,6 @@ class CdmStage:
 
     def ping(self) -> None:
         pass
+
+    def servers(self) -> dict[str, str]:
+        return {}

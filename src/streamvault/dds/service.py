@@ -49,6 +49,9 @@ class DdsStage:
     def ping(self) -> None:
         pass
 
+    def servers(self) -> dict[str, str]:
+        return {}
+
     def _insert_rows(self, conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows) -> None:
         """COPY into a temp table, then INSERT … ON CONFLICT DO NOTHING: rows already there stay as they are."""
         if not rows:

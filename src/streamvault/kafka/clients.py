@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamvault.config import KafkaSettings
+from streamvault.runtime.logs import LIBRDKAFKA
 
 log = logging.getLogger(__name__)
+OnError = Callable[[KafkaError], None]
 
 
-def transactional_consumer(settings: KafkaSettings, group: str) -> Consumer:
+def service_config(settings: KafkaSettings, on_error: OnError | None = None) -> dict[str, object]:
+    """A service's client settings: librdkafka logs through Python logging (one format, one level) and
+    reports client-wide errors, such as all brokers down, to `on_error` (runtime/outage.py)."""
+    config: dict[str, object] = {**settings.client_config(), "logger": LIBRDKAFKA}
+    if on_error is not None:
+        config["error_cb"] = on_error
+    return config
+
+
+def transactional_consumer(settings: KafkaSettings, group: str, on_error: OnError | None = None) -> Consumer:
     """Reads only committed data; offsets are committed by the producer's transaction, never by the consumer."""
     return Consumer({
-        **settings.client_config(),
+        **service_config(settings, on_error),
         "group.id": group,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
@@ -38,7 +50,7 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str, small
     librdkafka's own check is on the uncompressed size, so it is set out of the way (a dead letter may be
     larger than the limit before compression)."""
     producer = Producer({
-        **settings.client_config(),
+        **service_config(settings),
         "transactional.id": transactional_id,
         "transaction.timeout.ms": 30000,
         "linger.ms": 5,
@@ -52,7 +64,7 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str, small
 
 def ensure_topics(settings: KafkaSettings, topics: list[str], partitions: int) -> None:
     """Create missing topics; where the cluster forbids it (managed ACLs), they must exist already."""
-    admin = AdminClient(settings.client_config())
+    admin = AdminClient(service_config(settings))
     existing = admin.list_topics(timeout=30).topics
     missing = [NewTopic(topic, num_partitions=partitions) for topic in topics if topic not in existing]
     if not missing:

@@ -16,6 +16,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from streamvault.config import KafkaSettings
+from streamvault.kafka.clients import service_config
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class TopicLimits:
 def topic_limits(settings: KafkaSettings, topics: list[str]) -> TopicLimits:
     """Read `max.message.bytes` of each topic (the broker's default unless the topic overrides it).
     Where the cluster does not allow reading topic configurations, Kafka's default is assumed."""
-    admin = AdminClient(settings.client_config())
+    admin = AdminClient(service_config(settings))
     futures = admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic) for topic in topics],
                                      request_timeout=30)
     limits = {}

@@ -13,6 +13,7 @@ import logging
 import signal
 import threading
 import time
+from importlib.metadata import version
 
 import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -24,6 +25,8 @@ from streamvault.runtime import metrics
 from streamvault.runtime.database import connection_pool
 from streamvault.runtime.faults import ServiceFault, describe, is_transient, refused_by_postgres
 from streamvault.runtime.http import create_app, serve_in_background
+from streamvault.runtime.logs import DeadLetterLog, Summary, event
+from streamvault.runtime.outage import KafkaOutage
 from streamvault.runtime.settings import RuntimeSettings
 from streamvault.runtime.stage import DeadLetter, Output, Record, Rejected, Stage, Topics
 
@@ -35,7 +38,7 @@ class ServiceLoop:
     def __init__(self, stage: Stage, topics: Topics, group: str, kafka: KafkaSettings, pg: PgSettings,
                  runtime: RuntimeSettings):
         self.stage, self.topics, self.group = stage, topics, group
-        self.kafka, self.runtime = kafka, runtime
+        self.kafka, self.pg, self.runtime = kafka, pg, runtime
         self.pool = connection_pool(pg, runtime, stage.name)
         self.stopping = threading.Event()
         self.assigned: list[TopicPartition] | None = None
@@ -51,6 +54,10 @@ class ServiceLoop:
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._label = stage.name
+        self.outage = KafkaOutage(self._label)
+        self.dead_letters = DeadLetterLog(log, self._label)
+        self.summary = Summary(log, self._label, runtime.log_summary_s)
+        self._lag: int | None = None  # messages behind the end of the assigned partitions, after the last batch
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -63,6 +70,7 @@ class ServiceLoop:
                                             self.runtime.http_host, self.runtime.http_port)
         self.pool.open(wait=False)
         _tune_gc()
+        self._log_start()
         try:
             self._connect_kafka()
             while not self.stopping.is_set():
@@ -71,9 +79,25 @@ class ServiceLoop:
             self._close()
             if stop_http:
                 stop_http()
+        event(log, logging.INFO, "stopped", "%s: stopped", self._label)
+
+    def _log_start(self) -> None:
+        """What this process is and serves, in one line; servers by host and port, never a login."""
+        servers = {"kafka": self.kafka.bootstrap_servers,
+                   "postgresql": f"{self.pg.host}:{self.pg.port}/{self.pg.dbname}", **self.stage.servers()}
+        event(log, logging.INFO, "started",
+              "%s %s started as %s: %s -> %s (dead letters: %s) as group %s; batches of up to %d messages or %d ms; "
+              "HTTP port %s; servers %s", self._label, version("streamvault"), self.runtime.instance_id,
+              self.topics.source, self.topics.destination or "PostgreSQL only", self.topics.dlq, self.group,
+              self.runtime.batch_size, self.runtime.batch_timeout_ms, self.runtime.http_port,
+              ", ".join(f"{name} {where}" for name, where in servers.items()),
+              version=version("streamvault"), source_topic=self.topics.source,
+              destination_topic=self.topics.destination, dlq_topic=self.topics.dlq, group=self.group,
+              batch_size=self.runtime.batch_size, batch_timeout_ms=self.runtime.batch_timeout_ms,
+              http_port=self.runtime.http_port, servers=servers)
 
     def _request_stop(self, *_: object) -> None:
-        log.info("%s: stop requested; finishing the batch in flight", self._label)
+        event(log, logging.INFO, "stopping", "%s: stop requested; finishing the batch in flight", self._label)
         self.stopping.set()
 
     def _connect_kafka(self) -> None:
@@ -82,12 +106,15 @@ class ServiceLoop:
                 destinations = [t for t in (self.topics.destination, self.topics.dlq) if t]
                 ensure_topics(self.kafka, [self.topics.source, *destinations], self.runtime.topic_partitions)
                 self.producer  # fences a crashed predecessor's open transaction right away
-                self._consumer = transactional_consumer(self.kafka, self.group)
+                # The consumer is polled all the time, so its errors tell an outage when it happens (an idle
+                # producer's would come out later, when it is next used).
+                self._consumer = transactional_consumer(self.kafka, self.group, self.outage.on_error)
                 self._consumer.subscribe([self.topics.source], on_assign=self._on_assign,
-                                         on_revoke=self._on_revoke, on_lost=self._on_revoke)
+                                         on_revoke=self._on_revoke, on_lost=self._on_lost)
+                self.outage.ended()
                 return
             except KafkaException as exc:
-                log.warning("%s: Kafka not available (%s); retrying", self._label, exc)
+                self.outage.began(f"at start: {describe(exc)}")
                 self.stopping.wait(self.backoff.next())
 
     @property
@@ -114,9 +141,21 @@ class ServiceLoop:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned = list(partitions)
+        self._log_partitions("partitions_assigned", "assigned", partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned = []
+        self._log_partitions("partitions_revoked", "revoked", partitions)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Taken away without a clean revoke (the session expired): another member may own them already."""
+        self.assigned = []
+        self._log_partitions("partitions_lost", "lost", partitions)
+
+    def _log_partitions(self, name: str, what: str, partitions: list[TopicPartition]) -> None:
+        numbers = sorted(p.partition for p in partitions)
+        event(log, logging.INFO, name, "%s: %s partitions [%s] of %s", self._label, what,
+              ", ".join(map(str, numbers)), self.topics.source, topic=self.topics.source, partitions=numbers)
 
     # --- health ----------------------------------------------------------------------------
 
@@ -126,7 +165,7 @@ class ServiceLoop:
 
     def readiness(self) -> dict[str, object]:
         """Ready when the last attempt succeeded, no batch is stuck and partitions are assigned; else why not."""
-        reason = self.problem or self._stuck()
+        reason = self.problem or self.outage.reason or self._stuck()
         if reason is None and self.assigned is None:
             reason = "waiting for a partition assignment"
         metrics.ready.labels(self._label).set(0 if reason else 1)
@@ -147,7 +186,7 @@ class ServiceLoop:
                   f"(bound {self.runtime.stuck_batch_s:g} s)")
         if not self._stuck_reported and self._busy_since is started:
             self._stuck_reported = True
-            log.warning("%s: not ready: %s", self._label, reason)
+            event(log, logging.WARNING, "not_ready", "%s: not ready: %s", self._label, reason, reason=reason)
         return reason
 
     # --- the loop --------------------------------------------------------------------------
@@ -160,7 +199,10 @@ class ServiceLoop:
             return
         if time.monotonic() - self._last_idle >= self.runtime.idle_interval_s:
             self._last_idle = time.monotonic()
+            self.outage.check(lambda: self._consumer.list_topics(self.topics.source, timeout=2))
             self._attempt(self._idle, rewind=[])
+        self.dead_letters.flush()
+        self.summary.maybe_log(self._lag)
 
     def _attempt(self, work, rewind: list[Message]) -> bool:
         """Run a batch or an idle round. Any failure that reaches here is not one message's (those are
@@ -179,7 +221,7 @@ class ServiceLoop:
         self.backoff.reset()
         self._strict_dead_letters = False
         if self.problem is not None:
-            log.info("%s: ready", self._label)
+            event(log, logging.INFO, "ready", "%s: ready", self._label)
             self.problem, self._failure_kind = None, None
             self.readiness()  # the metric follows at once
         return True
@@ -187,7 +229,9 @@ class ServiceLoop:
     def _end_busy(self) -> None:
         if self._stuck_reported:
             self._stuck_reported = False
-            log.info("%s: the stuck batch ended after %.0f s", self._label, time.monotonic() - self._busy_since)
+            seconds = time.monotonic() - self._busy_since
+            event(log, logging.INFO, "stuck_batch_ended", "%s: the stuck batch ended after %.0f s", self._label,
+                  seconds, seconds=round(seconds, 1))
         self._busy_since = None
 
     def _is_error(self, message: Message) -> bool:
@@ -197,7 +241,7 @@ class ServiceLoop:
         if error.fatal():
             raise KafkaException(error)
         if error.code() != KafkaError._PARTITION_EOF:
-            log.warning("%s: consumer: %s", self._label, error.str())
+            self.outage.on_error(error)
         return True
 
     def _process(self, messages: list[Message]) -> None:
@@ -220,12 +264,16 @@ class ServiceLoop:
         producer.send_offsets_to_transaction(_next_offsets(messages), self._consumer.consumer_group_metadata(), 30)
         _commit(producer)
 
+        seconds = time.perf_counter() - started
         metrics.messages_in.labels(self._label).inc(len(messages))
         metrics.messages_out.labels(self._label).inc(len(outputs))
         metrics.messages_dlq.labels(self._label).inc(len(rejects))
         metrics.batch_size.labels(self._label).observe(len(messages))
-        metrics.batch_seconds.labels(self._label).observe(time.perf_counter() - started)
-        self._update_lag()
+        metrics.batch_seconds.labels(self._label).observe(seconds)
+        self.summary.batch(len(messages), len(outputs), len(rejects), seconds)
+        for message, reason in rejects:
+            self.dead_letters.sent(message.topic(), message.partition(), message.offset(), reason)
+        self._lag = self._update_lag()
 
     def _decode(self, messages: list[Message]) -> tuple[list[Record], Rejects, list[Exception]]:
         """Records, the messages rejected with their reasons, and the decoder's surprises among them."""
@@ -341,20 +389,28 @@ class ServiceLoop:
                         else:
                             self._produce(self.topics.destination, output.key, output.value)
                     _commit(producer)
-                    dead = sum(isinstance(output, DeadLetter) for output in outputs)
-                    metrics.messages_out.labels(self._label).inc(len(outputs) - dead)
-                    metrics.messages_dlq.labels(self._label).inc(dead)
+                    dead = [output for output in outputs if isinstance(output, DeadLetter)]
+                    metrics.messages_out.labels(self._label).inc(len(outputs) - len(dead))
+                    metrics.messages_dlq.labels(self._label).inc(len(dead))
+                    self.summary.sent(len(outputs) - len(dead), len(dead))
+                    for letter in dead:
+                        self.dead_letters.sent(letter.source_topic, letter.source_partition, letter.source_offset,
+                                               letter.reason)
         return len(outputs)
 
-    def _update_lag(self) -> None:
+    def _update_lag(self) -> int:
+        """Sets the lag of each assigned partition; returns their sum (for the summary)."""
+        total = 0
         for partition in self._consumer.position(self.assigned or []):
             try:
                 _, high = self._consumer.get_watermark_offsets(partition, cached=True)
             except KafkaException:
                 continue
             if partition.offset >= 0 and high >= 0:
-                metrics.consumer_lag.labels(self._label, partition.topic, partition.partition).set(
-                    max(high - partition.offset, 0))
+                lag = max(high - partition.offset, 0)
+                metrics.consumer_lag.labels(self._label, partition.topic, partition.partition).set(lag)
+                total += lag
+        return total
 
     # --- failure handling ------------------------------------------------------------------
 
@@ -366,8 +422,8 @@ class ServiceLoop:
         self.problem = describe(exc, limit=300)
         if kind != self._failure_kind:
             self._failure_kind = kind
-            log.warning("%s: not ready: %s; the batch of %d is retried until it succeeds", self._label,
-                        self.problem, len(messages))
+            event(log, logging.WARNING, "not_ready", "%s: not ready: %s; the batch of %d is retried until it "
+                  "succeeds", self._label, self.problem, len(messages), reason=self.problem)
         self.readiness()
         self._abort_transaction()
         self._rewind(messages)
@@ -380,7 +436,8 @@ class ServiceLoop:
             self._producer.abort_transaction(30)
         except KafkaException as exc:
             # No transaction open, or the producer is fenced / broken: start afresh on the next batch.
-            log.warning("%s: abort failed (%s); the producer will be re-created", self._label, exc.args[0].str())
+            event(log, logging.WARNING, "producer_recreated", "%s: abort failed (%s); the producer will be re-created",
+                  self._label, exc.args[0].str(), reason=exc.args[0].str())
             self._producer = None
 
     def _rewind(self, messages: list[Message]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,3 +27,6 @@ class RuntimeSettings(BaseSettings):
     pg_connect_timeout_s: int = Field(10, ge=2, validation_alias="STREAMVAULT_PG_CONNECT_TIMEOUT_SECONDS")
     pg_keepalive_idle_s: int = Field(30, ge=1, validation_alias="STREAMVAULT_PG_KEEPALIVE_SECONDS")
     pg_statement_timeout_s: float = Field(60.0, gt=0, validation_alias="STREAMVAULT_PG_STATEMENT_TIMEOUT_SECONDS")
+    # Logs (docs/operations.md): `json` for a collector, one object per line; the summary's period, 0 for none.
+    log_format: Literal["text", "json"] = Field("text", validation_alias="STREAMVAULT_LOG_FORMAT")
+    log_summary_s: float = Field(60.0, ge=0, validation_alias="STREAMVAULT_LOG_SUMMARY_SECONDS")

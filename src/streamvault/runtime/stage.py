@@ -87,3 +87,6 @@ class Stage(Protocol[T]):
 
     def ping(self) -> None:
         """Raise if a server the stage needs besides PostgreSQL and Kafka is unreachable."""
+
+    def servers(self) -> dict[str, str]:
+        """The servers it needs besides PostgreSQL and Kafka, by name: `host:port`, never a login."""

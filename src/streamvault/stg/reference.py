@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -11,7 +13,11 @@ import msgspec
 import redis
 
 from streamvault.contracts.source import Restaurant, User
+from streamvault.runtime.logs import event
 from streamvault.stg.transform import NUL_REASON
+
+log = logging.getLogger(__name__)
+_REPORTED_RECORDS = 10_000  # malformed records remembered as reported (32 bytes each, and the key)
 
 _DECODERS = {"user": msgspec.json.Decoder(User), "restaurant": msgspec.json.Decoder(Restaurant)}
 
@@ -34,6 +40,13 @@ class ReferenceData:
         self.max_entries = max_entries
         # Insertion order is age order: every entry is inserted when fetched and never refreshed in place.
         self._cache: OrderedDict[tuple[str, str], tuple[float, User | Restaurant]] = OrderedDict()
+        # "kind:id" -> digest of the malformed value last reported, so that each version is reported once.
+        self._reported: OrderedDict[str, bytes] = OrderedDict()
+
+    @property
+    def address(self) -> str:
+        where = self.client.connection_pool.connection_kwargs
+        return f"{where.get('host')}:{where.get('port')}"
 
     def lookup(self, user_ids: set[str], restaurant_ids: set[str]) -> Found:
         now = time.monotonic()
@@ -55,10 +68,23 @@ class ReferenceData:
                     record = _decode(kind, raw)
                 except _Malformed as exc:
                     found.malformed[f"{kind}:{key}"] = f"{kind}:{key} is malformed: {exc}"
+                    self._report_malformed(f"{kind}:{key}", raw, str(exc))
                     continue
                 self._remember((kind, key), now, record)
                 into[key] = record
         return found
+
+    def _report_malformed(self, record: str, raw: bytes, reason: str) -> None:
+        """Once per record and version: its orders are re-driven every few seconds and find it again."""
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
+        if self._reported.get(record) == digest:
+            return
+        self._reported.pop(record, None)
+        self._reported[record] = digest
+        while len(self._reported) > _REPORTED_RECORDS:
+            self._reported.popitem(last=False)
+        event(log, logging.WARNING, "reference_malformed", "%s in Redis is malformed: %s; its orders wait (parked) "
+              "until it is fixed", record, reason, record=record, reason=reason)
 
     def __len__(self) -> int:
         return len(self._cache)

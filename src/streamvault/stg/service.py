@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 import msgspec
@@ -10,12 +11,15 @@ import psycopg
 from streamvault.contracts.source import SourceOrder
 from streamvault.db.sqlfiles import copy_rows, sql
 from streamvault.runtime import metrics
+from streamvault.runtime.logs import event
 from streamvault.runtime.stage import DeadLetter, Output, Record
 from streamvault.stg import transform
 from streamvault.stg.parking import Origin, ParkedOrders, ParkedRow, Version
 from streamvault.stg.reference import ReferenceData
 
 NAME = "stg-service"
+log = logging.getLogger(__name__)
+_IDS_LOGGED = 20  # order ids named in the line about completed parked orders
 _encode = msgspec.json.Encoder().encode
 
 
@@ -64,11 +68,15 @@ class StgStage:
             self.parking.defer(conn, routed.parked)
             self.parking.unpark(conn, routed.forwarded)
             outputs += routed.outputs
+            _log_completed(routed.forwarded)
         metrics.parked.labels(NAME).set(self.parking.estimate(conn))
         return outputs
 
     def ping(self) -> None:
         self.reference.ping()
+
+    def servers(self) -> dict[str, str]:
+        return {"redis": self.reference.address}
 
     def _route(self, orders: list[tuple[SourceOrder, Origin]]) -> _Routed:
         routed = _Routed([], [], [])
@@ -86,6 +94,15 @@ class StgStage:
                 routed.forwarded.append(version)
                 routed.outputs.append(Output(order.payload.user.id.encode(), _encode(result)))
         return routed
+
+
+def _log_completed(forwarded: list[Version]) -> None:
+    """One line per round, whatever the number: the reference data they waited for has come."""
+    if forwarded:
+        ids = sorted({object_id for object_id, _, _ in forwarded})
+        event(log, logging.INFO, "parked_orders_completed", "%s: %d parked orders completed (%s%s)", NAME,
+              len(forwarded), ", ".join(map(str, ids[:_IDS_LOGGED])), ", ..." if len(ids) > _IDS_LOGGED else "",
+              count=len(forwarded), order_ids=ids[:_IDS_LOGGED])
 
 
 def _event_row(obj: transform.SourceObject) -> tuple:
