@@ -12,7 +12,6 @@ import signal
 import time
 from collections import Counter
 
-
 from streamvault import config
 from streamvault.generator.model import GeneratorOptions, RedisWrite
 from streamvault.generator.publish import publish

@@ -8,6 +8,7 @@ only once stg-service has read what the last run left in the source topic, so th
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -93,6 +94,10 @@ def _run(stack: Stack, options: DemoOptions, console: Console) -> int:
     except KeyboardInterrupt:
         _unless_terminal_gone(view.note, "stopping")
         return 0
+    except OSError as exc:
+        if exc.errno != errno.EIO:
+            raise
+        return 0  # the screen was written after the terminal closed, before its SIGHUP was handled: a stop too
     except (RuntimeError, TimeoutError, config.SettingsError, MigrationError, psycopg.Error) as exc:
         view.note(f"failed: {exc}")
         return 1
