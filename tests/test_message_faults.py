@@ -17,7 +17,6 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
-from streamvault.testing.pipeline import Pipeline
 from streamvault import config
 from streamvault.cdm import transform
 from streamvault.generator.model import GeneratorOptions
@@ -25,6 +24,7 @@ from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.runtime.loop import ServiceLoop
 from streamvault.services import build_loop
+from streamvault.testing.pipeline import Pipeline
 from streamvault.testing.support import free_port, kafka_config, redis_client, wait_for
 
 CLEAN = dict(duplicates=0, late=0, flips=0, reference_changes=0, unknown_ids=0, malformed=0, non_orders=0)

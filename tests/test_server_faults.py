@@ -10,12 +10,12 @@ import urllib.error
 import urllib.request
 
 from streamvault import config
-from streamvault.testing.expected import assert_warehouse_matches, compute
-from streamvault.testing.pipeline import Pipeline
 from streamvault.generator.model import GeneratorOptions
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.services import build_loop
+from streamvault.testing.expected import assert_warehouse_matches, compute
+from streamvault.testing.pipeline import Pipeline
 from streamvault.testing.support import wait_for
 
 MARTS = ("cdm.user_product_counters", "cdm.user_category_counters")

@@ -9,7 +9,6 @@ from datetime import datetime
 import msgspec
 import pytest
 
-from streamvault.testing.pipeline import Pipeline
 from streamvault import config
 from streamvault.cdm import transform as cdm
 from streamvault.contracts.dds import DdsProduct
@@ -17,6 +16,7 @@ from streamvault.db.migrate import available
 from streamvault.generator.model import KafkaMessage, RedisWrite
 from streamvault.generator.publish import Publisher
 from streamvault.hashing import hash_key
+from streamvault.testing.pipeline import Pipeline
 from streamvault.testing.support import pg_connect, wait_for
 
 
