@@ -31,11 +31,11 @@ def stack() -> None:
 
 
 @contextmanager
-def _stack() -> Iterator[Stack]:
+def _stack(secure: bool = False) -> Iterator[Stack]:
     """The stack of $STREAMVAULT_HOME; a failure ends the command with one clear line, never a traceback."""
     from streamvault.stack import Stack, StackSettings
 
-    settings = StackSettings()
+    settings = StackSettings(**({"secure": True} if secure else {}))
     try:
         yield Stack(settings)
     except (RuntimeError, TimeoutError) as exc:
@@ -51,12 +51,14 @@ def _waiting(local: Stack) -> Callable[[], None]:
 
 
 @stack.command("up")
-def stack_up() -> None:
+@click.option("--secure", is_flag=True, help="TLS and a login per service on every server (docs/security.md); "
+              "also STREAMVAULT_SECURE=1. A folder made secure stays secure.")
+def stack_up(secure: bool) -> None:
     """Start the servers (idempotent) and wait until each is healthy."""
     # A closed terminal (SIGHUP) or `kill` interrupts like Ctrl-C: `up` then stops what it had started.
     for sig in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(sig, signal.default_int_handler)
-    with _stack() as local:
+    with _stack(secure) as local:
         try:
             local.up(on_wait=_waiting(local))
         except KeyboardInterrupt:
@@ -65,6 +67,9 @@ def stack_up() -> None:
         for server in local.status():
             click.echo(f"{server['name']:<9} up  pid {server['pid']:<8} port {server['port']}")
         click.echo(f"connection settings: {local.env_file}  (load with: set -a; . {local.env_file}; set +a)")
+        if local.security is not None:
+            click.echo(f"secure stack: CA {local.security.ca.cert}; one login per service in {local.env_file}.<principal>"
+                       " (stg, dds, cdm, generator, dashboard)")
 
 
 @stack.command("down")

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar, Literal, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    import redis
 
 
 def streamvault_home() -> Path:
@@ -73,13 +77,23 @@ class PgSettings(_Server):
 
 
 class RedisSettings(_Server):
+    """REDIS_USERNAME names an ACL user (Redis 6+); unset, the password is the `default` user's."""
+
     model_config = SettingsConfigDict(env_prefix="REDIS_")
 
     host: str
     port: int
+    username: str | None = None
     password: str | None = None
     ssl: bool = False
     ssl_ca_certs: str | None = None
+
+    def client(self, **options: object) -> redis.Redis:
+        """Every Redis client of streamvault: with TLS, the server's certificate and host name are verified."""
+        import redis
+
+        return redis.Redis(host=self.host, port=self.port, username=self.username, password=self.password,
+                           ssl=self.ssl, ssl_ca_certs=self.ssl_ca_certs, ssl_check_hostname=self.ssl, **options)
 
 
 class KafkaSettings(_Server):
@@ -147,6 +161,15 @@ class SettingsError(Exception):
 
 
 G = TypeVar("G", bound=_Group)
+
+
+def from_variables(group: type[G], variables: Mapping[str, str]) -> G:
+    """A settings group from these variables alone (not the process environment): one principal's settings,
+    e.g. a test or a benchmark acting as the generator while the process holds the admin's."""
+    prefix = group.model_config.get("env_prefix", "").upper()
+    values = {key[len(prefix):].lower(): value for key, value in variables.items()
+              if key.upper().startswith(prefix) and key[len(prefix):].lower() in group.model_fields}
+    return group.model_validate(values)
 
 
 def load(group: type[G]) -> G:

@@ -28,15 +28,12 @@ class StgSettings(BaseSettings):
 
 
 def _stg(topics: Topics) -> Stage:
-    import redis
-
     from streamvault.stg.parking import ParkedOrders
     from streamvault.stg.reference import ReferenceData
     from streamvault.stg.service import StgStage
 
     settings = config.load(config.RedisSettings)
-    client = redis.Redis(host=settings.host, port=settings.port, password=settings.password, ssl=settings.ssl,
-                         ssl_ca_certs=settings.ssl_ca_certs, socket_timeout=5, socket_connect_timeout=5)
+    client = settings.client(socket_timeout=5, socket_connect_timeout=5)
     stg = config.load(StgSettings)
     return StgStage(ReferenceData(client, stg.reference_max_age_s, stg.reference_cache_entries),
                     ParkedOrders(stg.parked_retry_max_s, stg.parked_max_age_s))

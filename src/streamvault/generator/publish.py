@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 
-import redis
 from confluent_kafka import KafkaError, Message, Producer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -36,9 +35,7 @@ class Publisher:
             "message.max.bytes": 4 * 1_048_576,  # room for the over-the-limit malformed kind
             "message.timeout.ms": 60_000,
         })
-        self._redis = redis.Redis(host=redis_settings.host, port=redis_settings.port,
-                                  password=redis_settings.password, ssl=redis_settings.ssl,
-                                  ssl_ca_certs=redis_settings.ssl_ca_certs)
+        self._redis = redis_settings.client()
         self._writes: list[RedisWrite] = []
         self._unflushed = False
         self._errors: list[str] = []

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
+from pathlib import Path
 
 from streamvault.stack.files import write_private
 from streamvault.stack.kafka import Kafka
 from streamvault.stack.lock import folder_lock
 from streamvault.stack.postgres import Postgres
 from streamvault.stack.redis import Redis
+from streamvault.stack.security import Security
 from streamvault.stack.server import Server
 from streamvault.stack.settings import Secrets, StackSettings
 
@@ -23,8 +25,11 @@ class Stack:
         self._use(Secrets.load(self.secrets_file) or Secrets.generate())
 
     def _use(self, secrets: Secrets) -> None:
-        self.servers: list[Server] = [Postgres(self.settings, secrets), Redis(self.settings, secrets),
-                                      Kafka(self.settings, secrets)]
+        security = Security(self.settings.home)
+        self.security = security if self.settings.secure or security.exists else None
+        self.servers: list[Server] = [Postgres(self.settings, secrets, self.security),
+                                      Redis(self.settings, secrets, self.security),
+                                      Kafka(self.settings, secrets, self.security)]
 
     @property
     def exists(self) -> bool:
@@ -39,6 +44,9 @@ class Stack:
         """
         with folder_lock(self.settings.home, on_wait=on_wait):
             self._use(Secrets.load_or_create(self.secrets_file))  # a concurrent first `up` may have saved them
+            if self.security is not None:
+                self._refuse_plaintext_data()
+                self.security.create()
             started: list[Server] = []
             try:
                 for server in self.servers:
@@ -66,5 +74,25 @@ class Stack:
             merged.update(server.env())
         return merged
 
+    def principal_env(self, principal: str) -> dict[str, str]:
+        """On the secure stack: the settings one principal (stg, dds, cdm, generator, dashboard) logs in with."""
+        merged = {"STREAMVAULT_HOME": str(self.settings.home)}
+        for server in self.servers:
+            merged.update(server.login_env(principal))
+        return merged
+
     def write_env(self) -> None:
-        write_private(self.env_file, "".join(f"{key}={shlex.quote(value)}\n" for key, value in self.env().items()))
+        """`env`: the administrator's settings; on the secure stack also `env.<principal>`, one per login."""
+        _write_env(self.env_file, self.env())
+        if self.security is not None:
+            for principal in ("stg", "dds", "cdm", "generator", "dashboard"):
+                _write_env(self.env_file.with_name(f"env.{principal}"), self.principal_env(principal))
+
+    def _refuse_plaintext_data(self) -> None:
+        if not self.security.exists and any((server.dir / "data").exists() for server in self.servers):
+            raise RuntimeError(f"the stack in {self.settings.home} was made without --secure and holds data: "
+                               "choose another STREAMVAULT_HOME for the secure stack")
+
+
+def _write_env(path: Path, variables: dict[str, str]) -> None:
+    write_private(path, "".join(f"{key}={shlex.quote(value)}\n" for key, value in variables.items()))

@@ -8,21 +8,54 @@ import subprocess
 from importlib import resources
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewTopic
 
+from streamvault import config
+from streamvault.stack import security
+from streamvault.stack.files import write_private
 from streamvault.stack.server import Server
 
 # One broker: every internal topic must accept a replication factor and min ISR of 1,
 # otherwise transactions (and consumer offsets) never become available.
+PLAINTEXT_LISTENERS = """
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+"""
+
+# The secure stack: clients and the broker itself speak SASL_SSL with SCRAM users (created when the storage
+# is formatted); the controller listener is TLS too, with a fixed PLAIN login (KRaft's controller cannot
+# read SCRAM users, which live in the metadata it serves). ACLs decide the rest; the admin is super user.
+SECURE_LISTENERS = """
+listeners=SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=SASL_SSL://127.0.0.1:{port}
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_SSL
+inter.broker.listener.name=SASL_SSL
+sasl.enabled.mechanisms={scram}
+sasl.mechanism.inter.broker.protocol={scram}
+listener.name.sasl_ssl.{scram_lower}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule \
+  required username="{admin}" password="{admin_password}";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule \
+  required username="{admin}" password="{admin_password}" user_{admin}="{admin_password}";
+ssl.keystore.type=PEM
+ssl.keystore.location={keystore}
+ssl.key.password={key_password}
+ssl.truststore.type=PEM
+ssl.truststore.location={truststore}
+ssl.client.auth=none
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:{admin}
+allow.everyone.if.no.acl.found=false
+"""
+
 SERVER_PROPERTIES = """
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
 log.dirs={data_dir}
 num.partitions=3
 auto.create.topics.enable=true
@@ -105,26 +138,47 @@ class Kafka(Server):
     def prepare(self) -> None:
         self.install_jars()
         (self.dir / "log4j2.yaml").write_text(LOG4J2)
-        self.properties.write_text(SERVER_PROPERTIES.format(
-            port=self.port, controller_port=self.settings.kafka_controller_port, data_dir=self.data_dir))
+        listeners = PLAINTEXT_LISTENERS if self.security is None else SECURE_LISTENERS
+        write_private(self.properties, (listeners + SERVER_PROPERTIES).format(
+            port=self.port, controller_port=self.settings.kafka_controller_port, data_dir=self.data_dir,
+            **self._secure_properties()))
         if (self.data_dir / "meta.properties").exists():
             return
         result = subprocess.run(
             # `--option=value`: a value is never parsed as an option, even one that starts with `-`.
             self._java("kafka.tools.StorageTool", "format", "--ignore-formatted",
-                       f"--cluster-id={self.secrets.kafka_cluster_id}", f"--config={self.properties}"),
+                       f"--cluster-id={self.secrets.kafka_cluster_id}", f"--config={self.properties}",
+                       *self._scram_users()),
             capture_output=True, text=True,
         )
         if result.returncode != 0:
             raise RuntimeError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
 
+    def _secure_properties(self) -> dict[str, str]:
+        if self.security is None:
+            return {}
+        keystore, key_password = self.dir / "server.pem", self.security.password("kafka", "keystore")
+        security.encrypted_pem(self.security.server, key_password, keystore)
+        return {"scram": security.SCRAM, "scram_lower": security.SCRAM.lower(), "admin": security.ADMIN,
+                "admin_password": self.security.password("kafka", security.ADMIN), "keystore": str(keystore),
+                "key_password": key_password, "truststore": str(self.security.ca.cert)}
+
+    def _scram_users(self) -> list[str]:
+        """SCRAM users are written into the storage when it is formatted: the broker needs its own at once."""
+        if self.security is None:
+            return []
+        return [f"--add-scram={security.SCRAM}=[name={security.kafka_user(principal)},"
+                f"password={self.security.password('kafka', principal)}]" for principal in security.KAFKA_PRINCIPALS]
+
     def command(self) -> list[str]:
         return self._java("kafka.Kafka", str(self.properties), heap=self.settings.kafka_heap)
 
+    def _admin_config(self) -> dict[str, object]:
+        return config.from_variables(config.KafkaSettings, self.env()).client_config()
+
     def healthy(self) -> bool:
         # log_level 0: connection-refused noise while the broker starts is expected, not news.
-        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{self.port}", "socket.timeout.ms": 2000,
-                             "log_level": 0})
+        admin = AdminClient({**self._admin_config(), "socket.timeout.ms": 2000, "log_level": 0})
         try:
             metadata = admin.list_topics(timeout=2)
         except KafkaException:
@@ -132,5 +186,35 @@ class Kafka(Server):
         # Our cluster, not another broker that holds the port while ours failed to bind it.
         return bool(metadata.brokers) and metadata.cluster_id == self.secrets.kafka_cluster_id
 
+    def after_start(self) -> None:
+        """On the secure stack, the pipeline's topics and each principal's rights: the services may not create
+        topics, and their principals get only what `security.service_acls` lists."""
+        if self.security is None:
+            return
+        from streamvault.services import SERVICES
+
+        admin = AdminClient(self._admin_config())
+        topics = {spec.source for spec in SERVICES.values()} | {
+            topic for spec in SERVICES.values() for topic in (spec.destination, f"{spec.name}-dlq") if topic}
+        existing = admin.list_topics(timeout=30).topics
+        missing = [NewTopic(topic, num_partitions=3) for topic in sorted(topics - set(existing))]
+        for future in (admin.create_topics(missing, operation_timeout=30).values() if missing else ()):
+            future.result()
+        bindings = security.producer_acls(security.kafka_user(security.GENERATOR), SERVICES["stg"].source)
+        for key, spec in SERVICES.items():
+            writes = [topic for topic in (spec.destination, f"{spec.name}-dlq") if topic]
+            bindings += security.service_acls(security.kafka_user(key), spec.source, writes, spec.name)
+        security.grant(admin, bindings)
+
     def env(self) -> dict[str, str]:
-        return {"KAFKA_HOST": "127.0.0.1", "KAFKA_PORT": str(self.port), "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+        if self.security is None:
+            return {"KAFKA_HOST": "127.0.0.1", "KAFKA_PORT": str(self.port), "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+        return self.login_env(security.ADMIN)
+
+    def login_env(self, principal: str) -> dict[str, str]:
+        if self.security is None or principal not in security.KAFKA_PRINCIPALS:
+            return {}
+        return {"KAFKA_HOST": "127.0.0.1", "KAFKA_PORT": str(self.port), "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "KAFKA_SASL_MECHANISM": security.SCRAM, "KAFKA_CONSUMER_USERNAME": security.kafka_user(principal),
+                "KAFKA_CONSUMER_PASSWORD": self.security.password("kafka", principal),
+                "KAFKA_SSL_CA_LOCATION": str(self.security.ca.cert)}

@@ -13,6 +13,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from streamvault import config
+from streamvault.db import sqlfiles
+from streamvault.stack import security
 from streamvault.stack.server import Server
 
 # PostgreSQL refuses to run as root; under root it runs as the account Debian's package creates.
@@ -29,6 +32,19 @@ max_wal_size = '1GB'
 checkpoint_timeout = '15min'
 logging_collector = off
 log_min_messages = warning
+"""
+
+# The secure stack: TLS on the one listener, SCRAM passwords, and no other way in (pg_hba.conf).
+TLS_CONF = """
+ssl = on
+ssl_cert_file = '{cert}'
+ssl_key_file = '{key}'
+ssl_min_protocol_version = 'TLSv1.2'
+password_encryption = 'scram-sha-256'
+"""
+TLS_HBA = """# streamvault secure stack: TLS and SCRAM only; no plaintext, no trust, no local socket.
+hostssl all all 127.0.0.1/32 scram-sha-256
+hostssl all all ::1/128 scram-sha-256
 """
 
 
@@ -54,6 +70,7 @@ class Postgres(Server):
         super().__init__(*args, **kwargs)
         self.data_dir = self.dir / "data"
         self.socket_dir = self.dir / "run"
+        self.tls_dir = self.dir / "tls"
         self.run_as = POSTGRES_ACCOUNT if os.geteuid() == 0 else None
 
     @property
@@ -65,6 +82,11 @@ class Postgres(Server):
 
     def prepare(self) -> None:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
+        if self.security is not None:  # PostgreSQL reads its key only when its own account owns it, mode 0600
+            self.tls_dir.mkdir(exist_ok=True)
+            for source in (self.security.server.cert, self.security.server.key):
+                shutil.copyfile(source, self.tls_dir / source.name)
+                (self.tls_dir / source.name).chmod(0o600)
         if self.run_as:
             account = pwd.getpwnam(self.run_as)
             for path in [self.dir, *self.dir.rglob("*")]:
@@ -86,14 +108,17 @@ class Postgres(Server):
             password_file.unlink(missing_ok=True)
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write(SERVER_CONF.format(socket_dir=self.socket_dir))
+            if self.security is not None:
+                conf.write(TLS_CONF.format(cert=self.tls_dir / "server.crt", key=self.tls_dir / "server.key"))
+        if self.security is not None:
+            (self.data_dir / "pg_hba.conf").write_text(TLS_HBA)
 
     def command(self) -> list[str]:
         return [str(server_bindir() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
 
     def _connect(self, dbname: str) -> psycopg.Connection:
-        return psycopg.connect(host="127.0.0.1", port=self.port, user=self.settings.pg_user,
-                               password=self.secrets.pg_password, dbname=dbname,
-                               connect_timeout=2, autocommit=True)
+        pg = config.from_variables(config.PgSettings, {**self.env(), "PG_WAREHOUSE_DBNAME": dbname})
+        return psycopg.connect(pg.conninfo(), connect_timeout=2, autocommit=True)
 
     def healthy(self) -> bool:
         try:
@@ -109,13 +134,33 @@ class Postgres(Server):
                                   [self.settings.pg_dbname]).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.settings.pg_dbname)))
+            if self.security is not None:
+                self._create_logins(conn)
+
+    def _create_logins(self, conn: psycopg.Connection) -> None:
+        """One login per principal, a member of the role migration 0012 (0005 for the dashboard) grants to."""
+        for principal in security.PG_PRINCIPALS:
+            login, group = security.pg_login(principal), security.pg_group(principal)
+            if not conn.execute(sqlfiles.sql(__package__, "role_exists.sql"), {"name": group}).fetchone():
+                conn.execute(sql.SQL(sqlfiles.sql(__package__, "group_role.sql")).format(group=sql.Identifier(group)))
+            if not conn.execute(sqlfiles.sql(__package__, "role_exists.sql"), {"name": login}).fetchone():
+                conn.execute(sql.SQL(sqlfiles.sql(__package__, "login_role.sql")).format(
+                    login=sql.Identifier(login), group=sql.Identifier(group),
+                    password=sql.Literal(self.security.password("pg", principal))))
 
     def env(self) -> dict[str, str]:
-        return {
-            "PG_WAREHOUSE_HOST": "127.0.0.1",
-            "PG_WAREHOUSE_PORT": str(self.port),
-            "PG_WAREHOUSE_DBNAME": self.settings.pg_dbname,
-            "PG_WAREHOUSE_USER": self.settings.pg_user,
-            "PG_WAREHOUSE_PASSWORD": self.secrets.pg_password,
-            "PG_WAREHOUSE_SSLMODE": "disable",
-        }
+        tls = {"PG_WAREHOUSE_SSLMODE": "disable"} if self.security is None else {
+            "PG_WAREHOUSE_SSLMODE": "verify-full", "PG_WAREHOUSE_SSLROOTCERT": str(self.security.ca.cert)}
+        return {"PG_WAREHOUSE_HOST": "127.0.0.1", "PG_WAREHOUSE_PORT": str(self.port),
+                "PG_WAREHOUSE_DBNAME": self.settings.pg_dbname, "PG_WAREHOUSE_USER": self.settings.pg_user,
+                "PG_WAREHOUSE_PASSWORD": self.secrets.pg_password, **tls}
+
+    def login_env(self, principal: str) -> dict[str, str]:
+        """The dashboard's login is DASHBOARD_PG_* (as the Helm chart sets it): PG_WAREHOUSE_* only gives the address."""
+        if self.security is None or principal not in security.PG_PRINCIPALS:
+            return {}
+        login, password = security.pg_login(principal), self.security.password("pg", principal)
+        env = {key: value for key, value in self.env().items() if key != "PG_WAREHOUSE_PASSWORD"}
+        if principal == security.DASHBOARD:
+            return {**env, "DASHBOARD_PG_USER": login, "DASHBOARD_PG_PASSWORD": password}
+        return {**env, "PG_WAREHOUSE_USER": login, "PG_WAREHOUSE_PASSWORD": password}

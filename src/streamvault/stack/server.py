@@ -7,6 +7,7 @@ import signal
 from abc import ABC, abstractmethod
 
 from streamvault.stack import ports, process
+from streamvault.stack.security import Security
 from streamvault.stack.settings import Secrets, StackSettings
 
 
@@ -15,9 +16,10 @@ class Server(ABC):
     stop_signal: int = signal.SIGTERM
     start_timeout: float = 60.0
 
-    def __init__(self, settings: StackSettings, secrets: Secrets):
+    def __init__(self, settings: StackSettings, secrets: Secrets, security: Security | None = None):
         self.settings = settings
         self.secrets = secrets
+        self.security = security  # None: the plaintext stack
         self.dir = settings.home / self.name
         self.pid_file = self.dir / "pid"
         self.ports_file = self.dir / "ports.json"
@@ -41,7 +43,11 @@ class Server(ABC):
 
     @abstractmethod
     def env(self) -> dict[str, str]:
-        """Connection settings in SPEC §4 names."""
+        """Connection settings in SPEC §4 names: the administrator's (the owner's, on PostgreSQL)."""
+
+    def login_env(self, principal: str) -> dict[str, str]:
+        """A principal's connection settings on the secure stack; empty where it has no login."""
+        return {}
 
     def prepare(self) -> None:
         """One-time set-up of the data folder; must be idempotent."""

@@ -32,6 +32,8 @@ class StackSettings(BaseSettings):
     kafka_heap: str = "512m"
     pg_dbname: str = "streamvault"
     pg_user: str = "streamvault"
+    # TLS and a login per principal on every server (stack/security.py); a folder made secure stays secure.
+    secure: bool = False
 
     @field_validator("home")
     @classmethod
@@ -55,7 +57,7 @@ def _never_an_option(draw: Callable[[], str]) -> str:
     return value
 
 
-def _password() -> str:
+def new_password() -> str:
     return _never_an_option(lambda: secrets.token_urlsafe(18))
 
 
@@ -73,7 +75,7 @@ class Secrets:
 
     @classmethod
     def generate(cls) -> Secrets:
-        return cls(pg_password=_password(), redis_password=_password(), kafka_cluster_id=_kafka_cluster_id())
+        return cls(pg_password=new_password(), redis_password=new_password(), kafka_cluster_id=_kafka_cluster_id())
 
     @classmethod
     def load(cls, path: Path) -> Secrets | None:
