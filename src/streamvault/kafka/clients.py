@@ -62,10 +62,15 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str, small
     return producer
 
 
-def ensure_topics(settings: KafkaSettings, topics: list[str], partitions: int) -> None:
-    """Create missing topics; where the cluster forbids it (managed ACLs), they must exist already."""
-    admin = AdminClient(service_config(settings))
-    existing = admin.list_topics(timeout=30).topics
+def ensure_topics(settings: KafkaSettings, topics: list[str], partitions: int, on_error: OnError | None = None) -> None:
+    """Create missing topics; where the cluster forbids it (managed ACLs), they must exist already.
+
+    When no broker answers, `on_error` hears why (TLS refused, a wrong password) before this raises."""
+    admin = AdminClient(service_config(settings, on_error))
+    try:
+        existing = admin.list_topics(timeout=10).topics
+    finally:
+        admin.poll(0)  # serves the error callbacks
     missing = [NewTopic(topic, num_partitions=partitions) for topic in topics if topic not in existing]
     if not missing:
         return

@@ -63,6 +63,8 @@ def configure(log_format: LogFormat, service: str, instance: str) -> None:
     logging.captureWarnings(True)
     LIBRDKAFKA.setLevel(logging.WARNING)
     LIBRDKAFKA.addFilter(_librdkafka_event)
+    # The pool's "error connecting" at every reconnect attempt: the loop's not-ready line names the cause once.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     sys.excepthook = _log_uncaught
     threading.excepthook = lambda args: _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
 

@@ -23,6 +23,7 @@ from streamvault.kafka.clients import ensure_topics, transactional_consumer, tra
 from streamvault.kafka.limits import TopicLimits, topic_limits
 from streamvault.runtime import metrics
 from streamvault.runtime.database import connection_pool
+from streamvault.runtime.diagnosis import explain
 from streamvault.runtime.faults import ServiceFault, describe, is_transient, refused_by_postgres
 from streamvault.runtime.http import create_app, serve_in_background
 from streamvault.runtime.logs import DeadLetterLog, Summary, event
@@ -44,6 +45,7 @@ class ServiceLoop:
         self.assigned: list[TopicPartition] | None = None
         self.problem: str | None = "starting"  # why the last attempt failed; None once one succeeded
         self._failure_kind: str | None = None  # the exception type of the failures in a row, for the log
+        self._failure_logged = 0.0  # when that kind was last logged: again after a minute while it persists
         self.last_tick = time.monotonic()
         self._busy_since: float | None = None  # when the batch (or idle round) in flight began
         self._stuck_reported = False
@@ -81,10 +83,15 @@ class ServiceLoop:
                 stop_http()
         event(log, logging.INFO, "stopped", "%s: stopped", self._label)
 
+    @property
+    def servers(self) -> dict[str, str]:
+        """Each server by host and port, never a login."""
+        return {"kafka": self.kafka.bootstrap_servers, "postgresql": f"{self.pg.host}:{self.pg.port}/{self.pg.dbname}",
+                **self.stage.servers()}
+
     def _log_start(self) -> None:
-        """What this process is and serves, in one line; servers by host and port, never a login."""
-        servers = {"kafka": self.kafka.bootstrap_servers,
-                   "postgresql": f"{self.pg.host}:{self.pg.port}/{self.pg.dbname}", **self.stage.servers()}
+        """What this process is and serves, in one line."""
+        servers = self.servers
         event(log, logging.INFO, "started",
               "%s %s started as %s: %s -> %s (dead letters: %s) as group %s; batches of up to %d messages or %d ms; "
               "HTTP port %s; servers %s", self._label, version("streamvault"), self.runtime.instance_id,
@@ -102,9 +109,11 @@ class ServiceLoop:
 
     def _connect_kafka(self) -> None:
         while not self.stopping.is_set():
+            self.last_tick = time.monotonic()  # waiting for Kafka is not a wedged loop: /health stays 200
             try:
                 destinations = [t for t in (self.topics.destination, self.topics.dlq) if t]
-                ensure_topics(self.kafka, [self.topics.source, *destinations], self.runtime.topic_partitions)
+                ensure_topics(self.kafka, [self.topics.source, *destinations], self.runtime.topic_partitions,
+                              self.outage.on_error)
                 self.producer  # fences a crashed predecessor's open transaction right away
                 # The consumer is polled all the time, so its errors tell an outage when it happens (an idle
                 # producer's would come out later, when it is next used).
@@ -419,9 +428,9 @@ class ServiceLoop:
         Logged when the kind of failure changes, not on every retry."""
         kind = type(exc).__name__
         metrics.batch_failures.labels(self._label, kind).inc()
-        self.problem = describe(exc, limit=300)
-        if kind != self._failure_kind:
-            self._failure_kind = kind
+        self.problem = explain(exc, self.pool, self.servers)
+        if kind != self._failure_kind or time.monotonic() - self._failure_logged >= 60:
+            self._failure_kind, self._failure_logged = kind, time.monotonic()
             event(log, logging.WARNING, "not_ready", "%s: not ready: %s; the batch of %d is retried until it "
                   "succeeds", self._label, self.problem, len(messages), reason=self.problem)
         self.readiness()

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType, AdminClient, ResourcePatternType,
-                                   ResourceType)
+from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient,
+                                   ResourcePatternType, ResourceType)
 
 from streamvault.stack.files import write_private
 from streamvault.stack.settings import new_password
@@ -163,6 +164,14 @@ def producer_acls(user: str, topic: str) -> list[AclBinding]:
                        AclOperation.WRITE, AclPermissionType.ALLOW)]
 
 
-def grant(admin: AdminClient, bindings: list[AclBinding]) -> None:
+def grant(admin: AdminClient, bindings: list[AclBinding], timeout: float = 30.0) -> None:
+    """Create the ACLs and wait until the broker enforces them (it learns them from the controller shortly after)."""
     for future in admin.create_acls(bindings, request_timeout=30).values():
         future.result()
+    everything = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None, AclOperation.ANY,
+                                  AclPermissionType.ANY)
+    deadline = time.monotonic() + timeout
+    while not set(bindings) <= set(admin.describe_acls(everything, request_timeout=10).result()):
+        if time.monotonic() > deadline:
+            raise RuntimeError("Kafka did not apply the ACLs in time")
+        time.sleep(0.2)

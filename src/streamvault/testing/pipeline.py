@@ -25,6 +25,7 @@ from streamvault.services import StgSettings
 from streamvault.testing.support import cli, free_port, kafka_config, pg_connect
 
 SERVICES = ("stg", "dds", "cdm")
+CONNECTION_PREFIXES = ("KAFKA_", "REDIS_", "PG_WAREHOUSE_", "DASHBOARD_PG_")
 
 
 def service_defaults() -> dict[str, str]:
@@ -53,6 +54,8 @@ class Pipeline:
     # Environment on top of the test settings, for the services and `migrate` (e.g. a benchmark's
     # defaults, or PYTHONPATH to run another checkout's code).
     overrides: dict[str, str] = field(default_factory=dict)
+    # service -> its own connection settings (the secure stack's principals); the test process's are not passed on.
+    logins: dict[str, dict[str, str]] = field(default_factory=dict)
     name: str = field(default_factory=lambda: f"p{uuid.uuid4().hex[:8]}")
     running: dict[tuple[str, int], Replica] = field(default_factory=dict)
 
@@ -73,7 +76,9 @@ class Pipeline:
         return f"{self.name}-{service}"
 
     def env(self, service: str, index: int, http_port: int) -> dict[str, str]:
-        env = {**os.environ, "PG_WAREHOUSE_DBNAME": self.database, "HTTP_PORT": str(http_port),
+        inherited = {key: value for key, value in os.environ.items()
+                     if not (service in self.logins and key.startswith(CONNECTION_PREFIXES))}
+        env = {**inherited, **self.logins.get(service, {}), "PG_WAREHOUSE_DBNAME": self.database, "HTTP_PORT": str(http_port),
                "HTTP_HOST": "127.0.0.1", "KAFKA_SOURCE_TOPIC": self.topic(service),
                "KAFKA_CONSUMER_GROUP": self.group(service), "KAFKA_DLQ_TOPIC": self.dlq(service),
                "STREAMVAULT_INSTANCE_ID": f"r{index}", "STREAMVAULT_BATCH_SIZE": str(self.batch_size),

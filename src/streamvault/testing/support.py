@@ -62,18 +62,13 @@ def poll_all(consumer: Consumer, expected: int, timeout: float = 60.0) -> list[M
 
 
 def pg_connect(env: dict[str, str] | None = None, **kwargs) -> psycopg.Connection:
-    env = env or dict(os.environ)
-    return psycopg.connect(host=env["PG_WAREHOUSE_HOST"], port=env["PG_WAREHOUSE_PORT"],
-                           dbname=env["PG_WAREHOUSE_DBNAME"], user=env["PG_WAREHOUSE_USER"],
-                           password=env["PG_WAREHOUSE_PASSWORD"], **kwargs)
+    """A connection with the settings in `env` (default: the process's), TLS settings included."""
+    return psycopg.connect(config.from_variables(config.PgSettings, env or dict(os.environ)).conninfo(), **kwargs)
 
 
 def pg_admin(env: dict[str, str] | None = None) -> psycopg.Connection:
     """The server's maintenance database, to create and drop databases."""
-    env = env or dict(os.environ)
-    return psycopg.connect(host=env["PG_WAREHOUSE_HOST"], port=env["PG_WAREHOUSE_PORT"],
-                           user=env["PG_WAREHOUSE_USER"], password=env["PG_WAREHOUSE_PASSWORD"],
-                           dbname="postgres", autocommit=True)
+    return pg_connect({**(env or os.environ), "PG_WAREHOUSE_DBNAME": "postgres"}, autocommit=True)
 
 
 @contextmanager
@@ -90,8 +85,7 @@ def scratch_database(prefix: str) -> Iterator[str]:
 
 
 def redis_client(env: dict[str, str] | None = None) -> redis.Redis:
-    env = env or dict(os.environ)
-    return redis.Redis(host=env["REDIS_HOST"], port=int(env["REDIS_PORT"]), password=env["REDIS_PASSWORD"])
+    return config.from_variables(config.RedisSettings, env or dict(os.environ)).client()
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -113,8 +107,7 @@ def load_stack_env() -> None:
 
 
 def kafka_config(env: dict[str, str] | None = None, **extra: object) -> dict[str, object]:
-    env = env or dict(os.environ)
-    return {"bootstrap.servers": f"{env['KAFKA_HOST']}:{env['KAFKA_PORT']}", **extra}
+    return {**config.from_variables(config.KafkaSettings, env or dict(os.environ)).client_config(), **extra}
 
 
 def wait_for(condition, what: str, timeout: float = 120) -> None:
