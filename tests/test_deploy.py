@@ -26,6 +26,9 @@ import yaml
 from streamvault import config
 from streamvault.runtime.settings import RuntimeSettings
 from streamvault.services import SERVICES, StgSettings
+from streamvault.stack import Stack
+from streamvault.stack.settings import StackSettings
+from streamvault.testing.pipeline import CONNECTION_PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "deploy" / "helm" / "streamvault"
@@ -434,3 +437,31 @@ def test_a_dashboard_with_its_own_login_never_holds_the_loaders_password():
     assert variables["DASHBOARD_PG_USER"]["value"] == "streamvault_dashboard"
     assert variables["DASHBOARD_PG_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "DASHBOARD_PG_PASSWORD"
     assert "PG_WAREHOUSE_PASSWORD" not in variables
+
+
+# The per-service logins values-cloud.yaml shows (commented out there: the shared login stays the default).
+SERVICE_LOGINS = [option for key in SERVICES for option in (
+    "--set", f"services.{key}.kafkaUsername={key}-service", "--set", f"services.{key}.pgUser={key}_service",
+    "--set", f"services.{key}.credentialsSecret=streamvault-{key}-credentials")] + [
+    "--set", "services.stg.redisUsername=stg-service"]
+
+
+def test_cloud_values_give_each_process_the_variables_the_secure_stack_test_logged_in_with(tmp_path):
+    """tests/test_security.py runs every service and the dashboard against the secure stack with its own login
+    (`Stack.principal_env`): the chart must set those very variables, each loader with a login of its own.
+    dds and cdm also get REDIS_* (every loader has every SPEC setting, above); they never connect to Redis."""
+    secure = Stack(StackSettings(home=tmp_path, secure=True))
+    secure.security.create()
+    logins = {}
+    for key, sts in loaders("-f", str(CLOUD_VALUES), *SERVICE_LOGINS).items():
+        used, rendered = set(secure.principal_env(key)) - {"STREAMVAULT_HOME"}, env(sts)
+        assert used <= set(rendered), f"{key} lacks {used - set(rendered)}"
+        unused = {name for name in rendered if name.startswith(CONNECTION_PREFIXES)} - used - set(KAFKA_ROUTE)
+        assert unused == (set() if key == "stg" else {name for name in rendered if name.startswith("REDIS_")}), key
+        logins[key] = (rendered["KAFKA_CONSUMER_USERNAME"]["value"], rendered["PG_WAREHOUSE_USER"]["value"],
+                       rendered["KAFKA_CONSUMER_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"])
+    for position in range(3):
+        assert len({login[position] for login in logins.values()}) == len(SERVICES), "one login per service"
+    (dashboard,) = objects("Deployment", "-f", str(CLOUD_VALUES))
+    assert set(secure.principal_env("dashboard")) - {"STREAMVAULT_HOME"} == {
+        name for name in env(dashboard) if name.startswith(CONNECTION_PREFIXES)}

@@ -50,71 +50,88 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{ .Values.tls.mountPath }}/{{ .Values.tls.ca.key }}
 {{- end }}
 
-{{/* A password from the credentials Secret: (list $ "VARIABLE"). */}}
-{{- define "streamvault.secretEnv" -}}
+{{/* Who a workload logs in as (list $ $service): a loader's own login where its values name one
+(services.<key>.kafkaUsername, redisUsername, pgUser, credentialsSecret: one principal per service), else
+the shared one. As YAML: read back with fromYaml, then add "root". */}}
+{{- define "streamvault.login" -}}
 {{- $root := index . 0 }}
+{{- $svc := index . 1 }}
+kafkaUsername: {{ $svc.kafkaUsername | default $root.Values.kafka.username | quote }}
+redisUsername: {{ $svc.redisUsername | default $root.Values.redis.username | quote }}
+pgUser: {{ $svc.pgUser | default $root.Values.postgres.user | quote }}
+secret: {{ $svc.credentialsSecret | default (include "streamvault.credentialsSecret" $root) | quote }}
+{{- end }}
+
+{{/* A password from a Secret: (list "SECRET" "VARIABLE"); the Secret's key is the variable's name. */}}
+{{- define "streamvault.secretEnv" -}}
+{{- $secret := index . 0 }}
 {{- $variable := index . 1 -}}
 - name: {{ $variable }}
   valueFrom:
     secretKeyRef:
-      name: {{ include "streamvault.credentialsSecret" $root }}
+      name: {{ $secret }}
       key: {{ $variable }}
 {{- end }}
 
-{{/* SPEC §4 connection settings, one block per server. */}}
+{{/* SPEC §4 connection settings, one block per server; each takes a login (streamvault.login + "root"). */}}
 {{- define "streamvault.kafkaEnv" -}}
+{{- $root := .root -}}
 - name: KAFKA_HOST
-  value: {{ .Values.kafka.host | quote }}
+  value: {{ $root.Values.kafka.host | quote }}
 - name: KAFKA_PORT
-  value: {{ .Values.kafka.port | quote }}
+  value: {{ $root.Values.kafka.port | quote }}
 - name: KAFKA_SECURITY_PROTOCOL
-  value: {{ .Values.kafka.securityProtocol | quote }}
+  value: {{ $root.Values.kafka.securityProtocol | quote }}
 - name: KAFKA_SASL_MECHANISM
-  value: {{ .Values.kafka.saslMechanism | quote }}
+  value: {{ $root.Values.kafka.saslMechanism | quote }}
 - name: KAFKA_CONSUMER_USERNAME
-  value: {{ .Values.kafka.username | quote }}
-{{ include "streamvault.secretEnv" (list . "KAFKA_CONSUMER_PASSWORD") }}
-{{- if include "streamvault.caEnabled" . }}
+  value: {{ .kafkaUsername | quote }}
+{{ include "streamvault.secretEnv" (list .secret "KAFKA_CONSUMER_PASSWORD") }}
+{{- if include "streamvault.caEnabled" $root }}
 - name: KAFKA_SSL_CA_LOCATION
-  value: {{ include "streamvault.caFile" . | quote }}
+  value: {{ include "streamvault.caFile" $root | quote }}
 {{- end }}
 {{- end }}
 
 {{- define "streamvault.redisEnv" -}}
+{{- $root := .root -}}
 - name: REDIS_HOST
-  value: {{ .Values.redis.host | quote }}
+  value: {{ $root.Values.redis.host | quote }}
 - name: REDIS_PORT
-  value: {{ .Values.redis.port | quote }}
+  value: {{ $root.Values.redis.port | quote }}
 - name: REDIS_SSL
-  value: {{ .Values.redis.ssl | quote }}
-{{ include "streamvault.secretEnv" (list . "REDIS_PASSWORD") }}
-{{- if include "streamvault.caEnabled" . }}
+  value: {{ $root.Values.redis.ssl | quote }}
+- name: REDIS_USERNAME
+  value: {{ .redisUsername | quote }}
+{{ include "streamvault.secretEnv" (list .secret "REDIS_PASSWORD") }}
+{{- if include "streamvault.caEnabled" $root }}
 - name: REDIS_SSL_CA_CERTS
-  value: {{ include "streamvault.caFile" . | quote }}
+  value: {{ include "streamvault.caFile" $root | quote }}
 {{- end }}
 {{- end }}
 
-{{/* The warehouse's address and TLS; the login is the caller's (pgLoginEnv or the dashboard's). */}}
+{{/* The warehouse's address and TLS, and the login's user; its password is the caller's (pgEnv, the dashboard). */}}
 {{- define "streamvault.pgAddressEnv" -}}
+{{- $root := .root -}}
 - name: PG_WAREHOUSE_HOST
-  value: {{ .Values.postgres.host | quote }}
+  value: {{ $root.Values.postgres.host | quote }}
 - name: PG_WAREHOUSE_PORT
-  value: {{ .Values.postgres.port | quote }}
+  value: {{ $root.Values.postgres.port | quote }}
 - name: PG_WAREHOUSE_DBNAME
-  value: {{ .Values.postgres.dbname | quote }}
+  value: {{ $root.Values.postgres.dbname | quote }}
 - name: PG_WAREHOUSE_USER
-  value: {{ .Values.postgres.user | quote }}
+  value: {{ .pgUser | quote }}
 - name: PG_WAREHOUSE_SSLMODE
-  value: {{ .Values.postgres.sslmode | quote }}
-{{- if include "streamvault.caEnabled" . }}
+  value: {{ $root.Values.postgres.sslmode | quote }}
+{{- if include "streamvault.caEnabled" $root }}
 - name: PG_WAREHOUSE_SSLROOTCERT
-  value: {{ include "streamvault.caFile" . | quote }}
+  value: {{ include "streamvault.caFile" $root | quote }}
 {{- end }}
 {{- end }}
 
 {{- define "streamvault.pgEnv" -}}
 {{ include "streamvault.pgAddressEnv" . }}
-{{ include "streamvault.secretEnv" (list . "PG_WAREHOUSE_PASSWORD") }}
+{{ include "streamvault.secretEnv" (list .secret "PG_WAREHOUSE_PASSWORD") }}
 {{- end }}
 
 {{/* name: value pairs of a map, sorted by name. */}}
