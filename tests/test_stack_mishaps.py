@@ -332,3 +332,23 @@ def test_a_state_folder_that_is_a_file_gives_one_clear_line(tmp_path: Path):
     assert result.stderr.strip().splitlines() == [
         f"Error: cannot use the stack folder {not_a_folder}: Not a directory ({not_a_folder / 'secrets.json'})"]
 
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only under root does PostgreSQL run as another account")
+def test_a_state_folder_postgresql_cannot_enter_is_refused_up_front_with_what_to_do():
+    """As root, PostgreSQL runs as its own account, which cannot enter a private folder (a `mktemp -d` folder,
+    /root, pytest's tmp_path): `up` failed deep inside initdb with `Permission denied`."""
+    private = Path(tempfile.mkdtemp(prefix="streamvault-private-"))  # mode 0700, as `mktemp -d` makes it
+    home = private / "home"
+    folder = Folder(home, {"STREAMVAULT_HOME": str(home), **{variable: str(free_port()) for variable in PORT_VARIABLES}})
+    try:
+        result = folder.stack("up")
+
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines() == [
+            f"Error: PostgreSQL runs as the account postgres, which cannot enter {private} (mode 0700): choose a "
+            f"STREAMVAULT_HOME outside it, or let others enter it (chmod o+x {private})"]
+        assert not folder.processes()
+    finally:
+        _clean_up(folder)
+        shutil.rmtree(private, ignore_errors=True)

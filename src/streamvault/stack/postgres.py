@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
 from pathlib import Path
 
@@ -62,6 +63,20 @@ def server_bindir() -> Path:
     raise RuntimeError("PostgreSQL server binaries not found: run `make install` (installs Debian's postgresql)")
 
 
+def _check_reachable(folder: Path, account: pwd.struct_passwd) -> None:
+    """The account must enter every folder above its own (a `mktemp -d` folder or /root is 0700): say so
+    before initdb fails deep inside with `Permission denied`."""
+    groups = set(os.getgrouplist(account.pw_name, account.pw_gid))
+    for parent in reversed(folder.parents):
+        mode = parent.stat()
+        allowed = (stat.S_IXUSR if mode.st_uid == account.pw_uid else
+                   stat.S_IXGRP if mode.st_gid in groups else stat.S_IXOTH)
+        if not mode.st_mode & allowed:
+            raise RuntimeError(f"PostgreSQL runs as the account {account.pw_name}, which cannot enter {parent} "
+                               f"(mode {stat.S_IMODE(mode.st_mode):04o}): choose a STREAMVAULT_HOME outside it, "
+                               f"or let others enter it (chmod o+x {parent})")
+
+
 class Postgres(Server):
     name = "postgres"
     stop_signal = signal.SIGINT  # "fast" shutdown: abort sessions, checkpoint, exit
@@ -81,6 +96,8 @@ class Postgres(Server):
         return {"STREAMVAULT_PG_PORT": self.port}
 
     def prepare(self) -> None:
+        if self.run_as:
+            _check_reachable(self.dir, pwd.getpwnam(self.run_as))
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         if self.security is not None:  # PostgreSQL reads its key only when its own account owns it, mode 0600
             self.tls_dir.mkdir(exist_ok=True)
