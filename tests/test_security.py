@@ -8,9 +8,14 @@ the generator and the dashboard log in with their own settings, as `env.<princip
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +35,7 @@ from streamvault.stack.settings import StackSettings
 from streamvault.testing.corpus import assert_dead_letters, scenario
 from streamvault.testing.expected import assert_warehouse_matches
 from streamvault.testing.pipeline import CONNECTION_PREFIXES, SERVICES, Pipeline, Replica
-from streamvault.testing.support import free_port, kafka_config, pg_admin, pg_connect, redis_client, wait_for
+from streamvault.testing.support import cli, free_port, kafka_config, pg_admin, pg_connect, redis_client, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +105,49 @@ def test_end_to_end_over_tls_with_a_login_per_service_gives_exact_marts(secure_p
     for replica in secure_pipeline.running.values():
         log = replica.log.read_text()
         assert not [password for password in _passwords(secure_stack) if password in log], replica.service
+
+
+def test_the_commands_work_over_tls_each_with_its_own_login(secure_pipeline, secure_stack):
+    """Only the environment changes: `generate` as the generator, `reprocess-parked` as STG, `status` as the
+    administrator, the dashboard as its read-only login."""
+    def as_principal(principal: str, **extra: str) -> dict[str, str]:
+        inherited = {key: value for key, value in os.environ.items() if not key.startswith(CONNECTION_PREFIXES)}
+        return {**inherited, **_login(secure_stack, principal, PG_WAREHOUSE_DBNAME=secure_pipeline.database),
+                **extra}
+
+    generated = subprocess.run([sys.executable, "-m", "streamvault", "generate", "--orders", "20", "--seed", "7",
+                                "--topic", secure_pipeline.source_topic], env=as_principal(security.GENERATOR),
+                               capture_output=True, text=True, timeout=120)
+    assert generated.returncode == 0, generated.stderr
+    reprocessed = subprocess.run([sys.executable, "-m", "streamvault", "reprocess-parked"], capture_output=True,
+                                 text=True, timeout=120, env=as_principal(
+                                     "stg", KAFKA_SOURCE_TOPIC=secure_pipeline.source_topic,
+                                     KAFKA_DESTINATION_TOPIC=secure_pipeline.destination("stg"),
+                                     KAFKA_DLQ_TOPIC=secure_pipeline.dlq("stg"),
+                                     KAFKA_CONSUMER_GROUP=secure_pipeline.group("stg")))
+    assert reprocessed.returncode == 0 and "still wait for reference data" in reprocessed.stdout, reprocessed.stderr
+    status = cli("status", "--json", env={"PG_WAREHOUSE_DBNAME": secure_pipeline.database})
+    assert json.loads(status.stdout)["layers"], status.stderr
+
+    port = free_port()
+    dashboard = subprocess.Popen([sys.executable, "-m", "streamvault", "dashboard", "--port", str(port)],
+                                 env=as_principal(security.DASHBOARD), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: _http_status(f"http://127.0.0.1:{port}/ready") == 200, "the dashboard ready", timeout=60)
+    finally:
+        dashboard.terminate()
+        dashboard.wait(timeout=30)
+
+
+def _http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
 
 
 def _passwords(stack: Stack) -> list[str]:
