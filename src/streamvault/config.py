@@ -9,8 +9,8 @@ after `streamvault stack up` without sourcing anything.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
 from pydantic import Field, ValidationError
@@ -97,7 +97,7 @@ class RedisSettings(_Server):
 
 
 class KafkaSettings(_Server):
-    """Managed clouds use SASL_SSL + SCRAM-SHA-512; the local stack uses PLAINTEXT."""
+    """Managed clouds use SASL_SSL + SCRAM-SHA-512; the local stack PLAINTEXT, or SASL_SSL with --secure."""
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_")
     # Group and topics say what to read, not which server: set alone, they keep the local stack.
