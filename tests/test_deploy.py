@@ -347,8 +347,8 @@ def test_the_chart_creates_the_password_secret_unless_an_existing_one_is_named()
     (with_dashboard_login,) = objects("Secret", "--set", "dashboard.pgUser=dashboard_web")
     assert "DASHBOARD_PG_PASSWORD" in with_dashboard_login["stringData"]
     assert objects("Secret", "-f", str(CLOUD_VALUES)) == []
-    for sts in loaders("-f", str(CLOUD_VALUES)).values():
-        assert env(sts)["PG_WAREHOUSE_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "streamvault-credentials"
+    for key, sts in loaders("-f", str(CLOUD_VALUES)).items():  # one login, and Secret, per service
+        assert env(sts)["PG_WAREHOUSE_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == f"streamvault-{key}-credentials"
 
 
 @pytest.mark.parametrize("values", VALUES.values(), ids=VALUES.keys())
@@ -439,13 +439,6 @@ def test_a_dashboard_with_its_own_login_never_holds_the_loaders_password():
     assert "PG_WAREHOUSE_PASSWORD" not in variables
 
 
-# The per-service logins values-cloud.yaml shows (commented out there: the shared login stays the default).
-SERVICE_LOGINS = [option for key in SERVICES for option in (
-    "--set", f"services.{key}.kafkaUsername={key}-service", "--set", f"services.{key}.pgUser={key}_service",
-    "--set", f"services.{key}.credentialsSecret=streamvault-{key}-credentials")] + [
-    "--set", "services.stg.redisUsername=stg-service"]
-
-
 def test_cloud_values_give_each_process_the_variables_the_secure_stack_test_logged_in_with(tmp_path):
     """tests/test_security.py runs every service and the dashboard against the secure stack with its own login
     (`Stack.principal_env`): the chart must set those very variables, each loader with a login of its own.
@@ -453,7 +446,7 @@ def test_cloud_values_give_each_process_the_variables_the_secure_stack_test_logg
     secure = Stack(StackSettings(home=tmp_path, secure=True))
     secure.security.create()
     logins = {}
-    for key, sts in loaders("-f", str(CLOUD_VALUES), *SERVICE_LOGINS).items():
+    for key, sts in loaders("-f", str(CLOUD_VALUES)).items():
         used, rendered = set(secure.principal_env(key)) - {"STREAMVAULT_HOME"}, env(sts)
         assert used <= set(rendered), f"{key} lacks {used - set(rendered)}"
         unused = {name for name in rendered if name.startswith(CONNECTION_PREFIXES)} - used - set(KAFKA_ROUTE)
