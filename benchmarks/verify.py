@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -49,7 +50,6 @@ def main() -> None:
             pipeline.wait_drained(expected.parked, timeout=3600)
             loaded = time.perf_counter() - loading
 
-            import os
             os.environ.update(pipeline.verify_env())
             kafka = config.load(config.KafkaSettings)
             refs = config.load(ServiceSources).applied(service_refs(kafka, config.load(ServiceUrls)))
@@ -79,7 +79,7 @@ def main() -> None:
                 "verify_orders_per_s": round(len(expected.orders) / verify_s),
                 "rebuild_dry_run_seconds": round(dry_run_s, 2),
                 "rebuild_seconds": round(rebuild_s, 2),
-                "rebuild_rows_written": rows,
+                "rebuild_rows": rows,
                 "rebuild_rows_per_s": round(rows / rebuild_s),
                 "rebuild_orders_per_s": round(len(expected.orders) / rebuild_s),
                 "dry_run_changes": [change.__dict__ for change in planned],

@@ -9,6 +9,7 @@ runs every 2 s and a rebuild runs in the middle. The corruption tests share one 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -26,7 +27,7 @@ from streamvault.generator.publish import Publisher, publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.testing.expected import Expected, assert_warehouse_matches, compute
 from streamvault.testing.pipeline import Pipeline
-from streamvault.testing.support import cli, pg_admin
+from streamvault.testing.support import cli, free_port, pg_admin
 
 BACKLOG_ORDERS = 30_000  # the issue's minimum
 CORPUS_ORDERS = 2_000  # the corruption tests' warehouse
@@ -148,7 +149,10 @@ def _assert_consistent_and_complete(live: Warehouse) -> None:
 
 
 def test_verify_after_the_corpus_compares_every_check_and_finds_it_consistent(warehouse):
+    """Also what `status` shows afterwards: the time and result of that run."""
     _assert_consistent_and_complete(warehouse)
+    status = json.loads(cli("status", "--json", env=warehouse.pipeline.verify_env()).stdout)
+    assert (status["last_verify"]["consistent"], status["last_verify"]["drift"]) == (True, 0)
 
 
 @pytest.fixture
@@ -275,3 +279,12 @@ def test_an_stg_version_that_never_reached_dds_is_drift_once_the_services_passed
         conn.execute("UPDATE stg.order_events SET update_ts = %s, payload = %s "
                       "WHERE object_type = 'order' AND object_id = %s", [update_ts, Jsonb(payload), order_id])
     assert warehouse.verify()[0] == 0
+
+
+def test_verify_that_cannot_reach_postgresql_exits_2_with_one_line(stack):
+    """2, not 1: nothing was compared, so nothing can be called drift."""
+    result = cli("verify", env={"PG_WAREHOUSE_PORT": str(free_port())})
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("streamvault: verify: postgresql 127.0.0.1:")
+    assert os.environ["PG_WAREHOUSE_PASSWORD"] not in result.stderr

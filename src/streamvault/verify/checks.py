@@ -70,9 +70,7 @@ def verify(conn: psycopg.Connection, examples: int, settle: Callable[[], bool]) 
         conn.execute(_q("contributions.sql"))
         for name, subject in SNAPSHOT_CHECKS.items():
             results[name] = _check(conn, name, subject, examples)
-        in_flight = conn.execute("SELECT (SELECT count(*) FROM verify_orders WHERE stg_dds = 'in flight') "
-                                 "+ (SELECT count(*) FROM verify_contributions WHERE verdict = 'in flight')"
-                                 ).fetchone()[0]
+        in_flight = conn.execute(_q("in_flight.sql")).fetchone()[0]
     if in_flight and settle():
         with conn.transaction():
             conn.execute(_q("settle_orders.sql"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import NoReturn
 
 import click
 import psycopg
@@ -46,6 +47,6 @@ def verify(as_json: bool, examples: int, settle_s: float) -> None:
     sys.exit(0 if report.consistent else 1)
 
 
-def _cannot_run(reason: str) -> None:
+def _cannot_run(reason: str) -> NoReturn:
     click.echo(f"streamvault: verify: {reason}", err=True)
     sys.exit(2)
