@@ -154,10 +154,12 @@ def reprocess_parked() -> None:
 
 
 # Commands whose code lives with its concern.
+from streamvault.cdm.cli import rebuild  # noqa: E402
 from streamvault.dashboard.cli import dashboard, export  # noqa: E402
 from streamvault.demo.cli import demo  # noqa: E402
 from streamvault.generator.cli import generate  # noqa: E402
 from streamvault.observe.cli import status  # noqa: E402
+from streamvault.verify.cli import verify  # noqa: E402
 
-for _command in (generate, demo, status, dashboard, export):
+for _command in (generate, demo, status, dashboard, export, verify, rebuild):
     main.add_command(_command)

@@ -6,6 +6,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from streamvault.cdm import transform
+from streamvault.cdm.rebuild import MARTS_LOCK
 from streamvault.contracts.dds import DdsOrderMessage
 from streamvault.db.sqlfiles import copy_rows, sql
 from streamvault.runtime.stage import Output, Record
@@ -36,6 +37,7 @@ class CdmStage:
 
     def load(self, conn: psycopg.Connection, records: list[Record[DdsOrderMessage]]) -> list[Output]:
         messages = [record.value for record in records]
+        conn.execute(_q("marts_lock.sql"), {"lock": MARTS_LOCK})
         conn.execute(_q("temp_tables.sql"))
         products, categories = transform.newest_names(messages)
         copy_rows(conn, "tmp_cdm_product_names", ("product_id", "name", "effective_dt"), products)

@@ -56,6 +56,31 @@ def caught_up(settings: KafkaSettings, group: str, topic: str) -> bool:
     return all(partition.caught_up for partition in partition_lags(settings, group, topic))
 
 
+def end_offsets(settings: KafkaSettings, topic: str) -> dict[int, int]:
+    """Each partition's end (high watermark) now. Raises KafkaException when Kafka does not answer."""
+    consumer = _consumer(settings, f"streamvault-ends-{uuid.uuid4().hex}")
+    try:
+        return {tp.partition: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S)[1]
+                for tp in _partitions(consumer, topic)}
+    finally:
+        consumer.close()
+
+
+def passed(settings: KafkaSettings, group: str, topic: str, ends: dict[int, int]) -> bool:
+    """The group has committed past every committed message before `ends` (offsets read earlier with
+    end_offsets): what was in the topic then is processed, whatever came since."""
+    consumer = _consumer(settings, group)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(ends)]
+        committed = {tp.partition: tp.offset for tp in _committed(consumer, partitions)}
+        lows = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=READ_TIMEOUT_S)[0] for p in ends}
+        starts = {p: max(committed[p], lows[p]) for p in ends}
+        found = _read(consumer, topic, starts, ends, first_only=True)
+        return len(found) == len(ends) and not any(found.values())
+    finally:
+        consumer.close()
+
+
 def committed_messages(settings: KafkaSettings, topic: str) -> int | None:
     """Committed messages in the topic (e.g. a dead-letter topic), read from the beginning;
     None when the reading did not reach the end in time (an open transaction holds it back)."""
@@ -106,8 +131,9 @@ def _read(consumer: Consumer, topic: str, starts: dict[int, int], ends: dict[int
     deadline = time.monotonic() + READ_TIMEOUT_S
     while counts and time.monotonic() < deadline:
         for message in consumer.consume(500, 0.2):
-            if message.error() is None and message.partition() in counts:
-                counts[message.partition()] += 1
+            p = message.partition()
+            if message.error() is None and p in counts and message.offset() < ends[p]:  # what came later waits
+                counts[p] += 1
         for position in consumer.position(assigned):
             p = position.partition
             if p in counts and ((first_only and counts[p]) or max(position.offset, starts[p]) >= ends[p]):

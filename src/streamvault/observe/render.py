@@ -18,6 +18,9 @@ def render(status: Status, rates: dict[str, float] | None = None,
     parts: list[RenderableType] = [_layers(status, rates), _services(status, processes)]
     parts.append(Text(f"parked orders (waiting for reference data): {format_count(status.parked)}; "
                       f"expired to the dead-letter topic: {format_count(status.parked_expired)}"))
+    last = status.last_verify
+    parts.append(Text(f"last verify: {last.describe() if last else 'never'}",
+                      style="" if last is None or last.consistent else "red"))
     parts.extend(Text(f"problem: {problem}", style="red") for problem in status.problems)
     return Group(*parts)
 

@@ -21,6 +21,7 @@ from streamvault.config import KafkaSettings, PgSettings
 from streamvault.db.sqlfiles import sql
 from streamvault.kafka.lag import PartitionLag, committed_messages, partition_lags
 from streamvault.services import SERVICES
+from streamvault.verify.last import LastVerify, last_verify
 
 PROBE_TIMEOUT_S = 2.0
 T = TypeVar("T")
@@ -78,6 +79,7 @@ class Status:
     parked_expired: int | None  # parked orders that waited too long and went to the dead-letter topic
     services: list[ServiceStatus]
     problems: list[str] = field(default_factory=list)
+    last_verify: LastVerify | None = None  # None: never ran, or unknown (then a problem says why)
 
     @property
     def healthy(self) -> bool:
@@ -106,17 +108,21 @@ class Status:
                 "lag": s.lag, "partitions": None if s.partitions is None else [asdict(p) for p in s.partitions],
                 "dlq_topic": s.ref.dlq, "dlq": s.dlq,
             } for s in self.services},
+            "last_verify": None if self.last_verify is None else {
+                **asdict(self.last_verify), "finished_at": self.last_verify.finished_at.isoformat()},
         }
 
 
 def collect(kafka: KafkaSettings, pg: PgSettings, refs: list[ServiceRef]) -> Status:
-    with ThreadPoolExecutor(max_workers=1 + 3 * len(refs), thread_name_prefix="status") as pool:
+    with ThreadPoolExecutor(max_workers=2 + 3 * len(refs), thread_name_prefix="status") as pool:
         counts = pool.submit(_counts, pg)
+        verified = pool.submit(last_verify, pg)
         lags = [pool.submit(partition_lags, kafka, ref.group, ref.topic) for ref in refs]
         dlqs = [pool.submit(committed_messages, kafka, ref.dlq) for ref in refs]
         probes = [pool.submit(_probe, ref.url) for ref in refs]
     problems: list[str] = []
     rows = _outcome(counts, f"postgresql {pg.host}:{pg.port}", problems) or {}
+    last = _outcome(verified, f"postgresql {pg.host}:{pg.port}", problems)
     services = []
     for ref, lag, dlq, probe in zip(refs, lags, dlqs, probes):
         health = probe.result()
@@ -129,7 +135,7 @@ def collect(kafka: KafkaSettings, pg: PgSettings, refs: list[ServiceRef]) -> Sta
     source = next((s for s in services if s.ref.key == "stg" and s.partitions is not None), None)
     if source:
         rows = {"source": {source.ref.topic: sum(p.end for p in source.partitions)}, **rows}
-    return Status(rows, parked, parked_expired, services, list(dict.fromkeys(problems)))
+    return Status(rows, parked, parked_expired, services, list(dict.fromkeys(problems)), last)
 
 
 def _counts(pg: PgSettings) -> dict[str, dict[str, int]]:

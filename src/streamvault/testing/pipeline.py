@@ -90,6 +90,14 @@ class Pipeline:
             env["KAFKA_DESTINATION_TOPIC"] = destination
         return {**env, **self.overrides}
 
+    def verify_env(self) -> dict[str, str]:
+        """What `streamvault verify` needs to find this pipeline: its database, and each service's topic and group."""
+        env = {"PG_WAREHOUSE_DBNAME": self.database}
+        for service in SERVICES:
+            env[f"STREAMVAULT_{service.upper()}_TOPIC"] = self.topic(service)
+            env[f"STREAMVAULT_{service.upper()}_GROUP"] = self.group(service)
+        return env
+
     # --- processes -------------------------------------------------------------------------
 
     def prepare(self) -> None:

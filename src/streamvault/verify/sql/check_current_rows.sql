@@ -1,0 +1,1 @@
+SELECT format('order %s', order_id), current_rows FROM verify_orders

@@ -1,0 +1,1 @@
+SELECT format('order %s', order_id), stg_dds FROM verify_orders
