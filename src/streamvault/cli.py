@@ -31,11 +31,11 @@ def stack() -> None:
 
 
 @contextmanager
-def _stack() -> Iterator[Stack]:
+def _stack(brokers: int | None = None) -> Iterator[Stack]:
     """The stack of $STREAMVAULT_HOME; a failure ends the command with one clear line, never a traceback."""
     from streamvault.stack import Stack, StackSettings
 
-    settings = StackSettings()
+    settings = StackSettings(kafka_brokers=brokers) if brokers else StackSettings()
     try:
         yield Stack(settings)
     except (RuntimeError, TimeoutError) as exc:
@@ -51,12 +51,14 @@ def _waiting(local: Stack) -> Callable[[], None]:
 
 
 @stack.command("up")
-def stack_up() -> None:
+@click.option("--brokers", type=click.IntRange(1, 9), default=None,
+              help="Kafka brokers of a new stack (STREAMVAULT_KAFKA_BROKERS; default 1); a stack keeps its number.")
+def stack_up(brokers: int | None) -> None:
     """Start the servers (idempotent) and wait until each is healthy."""
     # A closed terminal (SIGHUP) or `kill` interrupts like Ctrl-C: `up` then stops what it had started.
     for sig in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(sig, signal.default_int_handler)
-    with _stack() as local:
+    with _stack(brokers) as local:
         try:
             local.up(on_wait=_waiting(local))
         except KeyboardInterrupt:

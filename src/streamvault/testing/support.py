@@ -114,7 +114,8 @@ def load_stack_env() -> None:
 
 def kafka_config(env: dict[str, str] | None = None, **extra: object) -> dict[str, object]:
     env = env or dict(os.environ)
-    return {"bootstrap.servers": f"{env['KAFKA_HOST']}:{env['KAFKA_PORT']}", **extra}
+    return {"bootstrap.servers": env.get("KAFKA_BOOTSTRAP_SERVERS") or f"{env['KAFKA_HOST']}:{env['KAFKA_PORT']}",
+            **extra}
 
 
 def wait_for(condition, what: str, timeout: float = 120) -> None:
