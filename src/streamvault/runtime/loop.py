@@ -104,7 +104,8 @@ class ServiceLoop:
         while not self.stopping.is_set():
             try:
                 destinations = [t for t in (self.topics.destination, self.topics.dlq) if t]
-                ensure_topics(self.kafka, [self.topics.source, *destinations], self.runtime.topic_partitions)
+                ensure_topics(self.kafka, [self.topics.source, *destinations], self.runtime.topic_partitions,
+                              self.runtime.topic_replication)
                 self.producer  # fences a crashed predecessor's open transaction right away
                 # The consumer is polled all the time, so its errors tell an outage when it happens (an idle
                 # producer's would come out later, when it is next used).
