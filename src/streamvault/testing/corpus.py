@@ -1,0 +1,41 @@
+"""The end-to-end corpus: a generated timeline with every kind of fault, published as the source system would,
+and the dead-letter topic it must leave behind. Shared by the end-to-end tests on one broker and on a cluster."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from streamvault import config
+from streamvault.generator.model import GeneratorOptions
+from streamvault.generator.publish import publish
+from streamvault.generator.simulator import build_timeline
+from streamvault.testing.expected import Expected, compute
+from streamvault.testing.pipeline import Pipeline
+
+FAULTS = dict(duplicates=0.05, late=0.04, flips=0.06, reference_changes=0.02, unknown_ids=0.02,
+              malformed=0.012, non_orders=0.01)
+
+
+def scenario(seed: int, orders: int = 5000):
+    timeline = build_timeline(GeneratorOptions(seed=seed, orders=orders, users=400, restaurants=15, **FAULTS))
+    return timeline, compute(timeline.events)
+
+
+def publish_timeline(timeline, pipeline: Pipeline) -> None:
+    publish(timeline, config.load(config.KafkaSettings), config.load(config.RedisSettings),
+            pipeline.source_topic, progress=False)
+
+
+def assert_dead_letters(pipeline: Pipeline, expected: Expected) -> None:
+    """The DLQ holds exactly the bad messages, once each, unchanged, with the reason and their origin."""
+    letters = pipeline.read_topic(pipeline.dlq("stg"))
+    assert Counter((m.key(), m.value()) for m in letters) == Counter(expected.dlq)
+    for letter in letters:
+        headers = {k: v.decode() for k, v in letter.headers()}
+        assert headers["service"] == "stg-service"
+        assert headers["source_topic"] == pipeline.source_topic
+        assert int(headers["source_partition"]) in range(pipeline.partitions)
+        assert int(headers["source_offset"]) >= 0
+        assert headers["error"]
+    assert pipeline.read_topic(pipeline.dlq("dds"), timeout=5) == []
+    assert pipeline.read_topic(pipeline.dlq("cdm"), timeout=5) == []
