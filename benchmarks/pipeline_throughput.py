@@ -16,48 +16,17 @@ import argparse
 import json
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-
-from confluent_kafka import Consumer, Producer, TopicPartition
 
 from streamvault import config
 from streamvault.generator import GeneratorOptions, build_timeline, publish
 from streamvault.stack import Stack
+from streamvault.testing.backlog import copy_in_one_transaction, read_all
 from streamvault.testing.expected import compute
 from streamvault.testing.pipeline import Pipeline
 from streamvault.testing.procfs import cpu_seconds
-from streamvault.testing.support import kafka_config, load_stack_env, scratch_database
-
-
-def read_all(topic: str, messages: int) -> tuple[list, float]:
-    """Every message of the topic, and how many per second a bare read_committed consumer reads."""
-    consumer = Consumer(kafka_config(**{"group.id": f"bench-{uuid.uuid4().hex}", "isolation.level": "read_committed",
-                                        "auto.offset.reset": "earliest", "enable.auto.commit": False}))
-    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-    consumer.assign([TopicPartition(topic, p, 0) for p in metadata.partitions])
-    read, started = [], time.perf_counter()
-    while len(read) < messages:
-        read += [m for m in consumer.consume(5000, 1.0) if not m.error()]
-    elapsed = time.perf_counter() - started
-    consumer.close()
-    return read, messages / elapsed
-
-
-def copy_in_one_transaction(messages: list, topic: str) -> None:
-    producer = Producer(kafka_config(**{"transactional.id": f"bench-{uuid.uuid4().hex}", "linger.ms": 20,
-                                        "compression.type": "lz4", "message.max.bytes": 4 * 1_048_576}))
-    producer.init_transactions(30)
-    producer.begin_transaction()
-    for message in messages:
-        while True:
-            try:
-                producer.produce(topic, value=message.value(), key=message.key())  # partitioned by key, as published
-                break
-            except BufferError:
-                producer.poll(0.1)
-    producer.commit_transaction(120)
+from streamvault.testing.support import load_stack_env, scratch_database
 
 
 def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, processes: dict[str, list[int]],
@@ -109,7 +78,10 @@ def main() -> None:
         backlogs = [f"{pipeline.name}.backlog{n}" for n in range(args.rounds)]
         try:
             pipeline.prepare()
-            servers = {server["name"]: [server["pid"]] for server in Stack().status()}
+            local = Stack()
+            servers: dict[str, list[int]] = {}
+            for server in local.status():  # a cluster's brokers kafka-1, kafka-2 ... count as one "kafka"
+                servers.setdefault(str(server["name"]).split("-")[0], []).append(server["pid"])
             launched = time.perf_counter()
             pipeline.start_all()
             while any(pipeline.probe(s, "/ready", i) != 200 for s, i in pipeline.running):
@@ -136,6 +108,7 @@ def main() -> None:
                 "startup_seconds": round(startup, 2),
                 "batch_size": args.batch_size,
                 "replicas": args.replicas,
+                "kafka_brokers": local.settings.kafka_brokers,
                 "rounds": rounds,
             }
             print(json.dumps(result))

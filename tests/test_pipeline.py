@@ -14,10 +14,8 @@ from collections import Counter
 
 import pytest
 
-from streamvault import config
 from streamvault.generator.model import RedisWrite
-from streamvault.generator.publish import publish
-from streamvault.testing.corpus import assert_dead_letters, scenario
+from streamvault.testing.corpus import assert_dead_letters, publish_timeline, scenario
 from streamvault.testing.expected import assert_warehouse_matches
 from streamvault.testing.pipeline import SERVICES, Pipeline
 from streamvault.testing.support import wait_for
@@ -36,11 +34,6 @@ def make_pipeline(stack, new_database, tmp_path):
     yield make
     for pipeline in pipelines:
         pipeline.stop_all()
-
-
-def publish_timeline(timeline, pipeline: Pipeline) -> None:
-    publish(timeline, config.load(config.KafkaSettings), config.load(config.RedisSettings),
-            pipeline.source_topic, progress=False)
 
 
 def test_end_to_end_marts_equal_an_independent_computation(make_pipeline):

@@ -31,11 +31,14 @@ def stack() -> None:
 
 
 @contextmanager
-def _stack(secure: bool = False) -> Iterator[Stack]:
+def _stack(secure: bool = False, brokers: int | None = None) -> Iterator[Stack]:
     """The stack of $STREAMVAULT_HOME; a failure ends the command with one clear line, never a traceback."""
     from streamvault.stack import Stack, StackSettings
 
-    settings = StackSettings(**({"secure": True} if secure else {}))
+    chosen: dict[str, object] = {"secure": True} if secure else {}  # unset: STREAMVAULT_* decide
+    if brokers:
+        chosen["kafka_brokers"] = brokers
+    settings = StackSettings(**chosen)
     try:
         yield Stack(settings)
     except (RuntimeError, TimeoutError) as exc:
@@ -53,12 +56,14 @@ def _waiting(local: Stack) -> Callable[[], None]:
 @stack.command("up")
 @click.option("--secure", is_flag=True, help="TLS and a login per service on every server (docs/security.md); "
               "also STREAMVAULT_SECURE=1. A folder made secure stays secure.")
-def stack_up(secure: bool) -> None:
+@click.option("--brokers", type=click.IntRange(1, 9), default=None,
+              help="Kafka brokers of a new stack (STREAMVAULT_KAFKA_BROKERS; default 1); a stack keeps its number.")
+def stack_up(secure: bool, brokers: int | None) -> None:
     """Start the servers (idempotent) and wait until each is healthy."""
     # A closed terminal (SIGHUP) or `kill` interrupts like Ctrl-C: `up` then stops what it had started.
     for sig in (signal.SIGHUP, signal.SIGTERM):
         signal.signal(sig, signal.default_int_handler)
-    with _stack(secure) as local:
+    with _stack(secure, brokers) as local:
         try:
             local.up(on_wait=_waiting(local))
         except KeyboardInterrupt:

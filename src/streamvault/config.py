@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -101,11 +101,14 @@ class KafkaSettings(_Server):
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_")
     # Group and topics say what to read, not which server: set alone, they keep the local stack.
-    connection_fields = ("host", "port", "consumer_username", "consumer_password", "security_protocol",
-                         "sasl_mechanism", "ssl_ca_location")
+    connection_fields = ("host", "port", "bootstrap_servers", "consumer_username", "consumer_password",
+                         "security_protocol", "sasl_mechanism", "ssl_ca_location")
 
     host: str
     port: int
+    # Every broker to bootstrap from, `host:port,...`; unset: KAFKA_HOST:KAFKA_PORT. With several, a client
+    # starting while one broker is down still finds the cluster.
+    bootstrap_servers: str = ""
     consumer_username: str | None = None
     consumer_password: str | None = None
     consumer_group: str | None = None
@@ -116,9 +119,11 @@ class KafkaSettings(_Server):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     ssl_ca_location: str | None = None
 
-    @property
-    def bootstrap_servers(self) -> str:
-        return f"{self.host}:{self.port}"
+    @model_validator(mode="after")
+    def _bootstrap_from_host_and_port(self) -> KafkaSettings:
+        if not self.bootstrap_servers:
+            self.bootstrap_servers = f"{self.host}:{self.port}"
+        return self
 
     def client_config(self) -> dict[str, str]:
         """librdkafka settings shared by every producer, consumer and admin client."""

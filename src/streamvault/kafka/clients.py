@@ -52,6 +52,9 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str, small
     producer = Producer({
         **service_config(settings),
         "transactional.id": transactional_id,
+        # What transactions imply anyway, spelt out: a write counts once min.insync.replicas have it.
+        "enable.idempotence": True,
+        "acks": "all",
         "transaction.timeout.ms": 30000,
         "linger.ms": 5,
         "compression.type": "lz4",
@@ -62,21 +65,27 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str, small
     return producer
 
 
-def ensure_topics(settings: KafkaSettings, topics: list[str], partitions: int, on_error: OnError | None = None) -> None:
+def ensure_topics(settings: KafkaSettings, topics: list[str], partitions: int, replication: int | None = None,
+                  on_error: OnError | None = None) -> None:
     """Create missing topics; where the cluster forbids it (managed ACLs), they must exist already.
 
-    When no broker answers, `on_error` hears why (TLS refused, a wrong password) before this raises."""
+    `replication` None: as many replicas as there are brokers, up to 3 (their min.insync.replicas is the
+    cluster's default; managed clusters: 2). When no broker answers, `on_error` hears why (TLS refused, a
+    wrong password) before this raises."""
     admin = AdminClient(service_config(settings, on_error))
     try:
-        existing = admin.list_topics(timeout=10).topics
+        metadata = admin.list_topics(timeout=10)
     finally:
         admin.poll(0)  # serves the error callbacks
-    missing = [NewTopic(topic, num_partitions=partitions) for topic in topics if topic not in existing]
+    factor = replication or min(3, len(metadata.brokers))
+    missing = [NewTopic(topic, num_partitions=partitions, replication_factor=factor)
+               for topic in topics if topic not in metadata.topics]
     if not missing:
         return
     for topic, future in admin.create_topics(missing, operation_timeout=30).items():
         try:
             future.result()
+            log.info("created topic %s: %d partitions, %d replicas", topic, partitions, factor)
         except KafkaException as exc:
             error = exc.args[0]
             if error.name() != "TOPIC_ALREADY_EXISTS":

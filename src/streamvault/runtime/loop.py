@@ -33,6 +33,9 @@ from streamvault.runtime.stage import DeadLetter, Output, Record, Rejected, Stag
 
 log = logging.getLogger(__name__)
 Rejects = list[tuple[Message, str]]
+# What a batch in flight waits for, named in the `stuck` reason: the operator knows which server to look at.
+LOADING = "loading (PostgreSQL, Redis)"
+KAFKA = "waiting for Kafka to take its transaction"
 
 
 class ServiceLoop:
@@ -48,6 +51,7 @@ class ServiceLoop:
         self._failure_logged = 0.0  # when that kind was last logged: again after a minute while it persists
         self.last_tick = time.monotonic()
         self._busy_since: float | None = None  # when the batch (or idle round) in flight began
+        self._step = LOADING  # what it waits for now
         self._stuck_reported = False
         self._limits: TopicLimits | None = None
         self._strict_dead_letters = False  # set when the broker refused a dead letter the estimate let through
@@ -113,7 +117,7 @@ class ServiceLoop:
             try:
                 destinations = [t for t in (self.topics.destination, self.topics.dlq) if t]
                 ensure_topics(self.kafka, [self.topics.source, *destinations], self.runtime.topic_partitions,
-                              self.outage.on_error)
+                              self.runtime.topic_replication, self.outage.on_error)
                 self.producer  # fences a crashed predecessor's open transaction right away
                 # The consumer is polled all the time, so its errors tell an outage when it happens (an idle
                 # producer's would come out later, when it is next used).
@@ -192,7 +196,7 @@ class ServiceLoop:
         if started is None or time.monotonic() - started <= self.runtime.stuck_batch_s:
             return None
         reason = (f"stuck: the batch in flight has run for {time.monotonic() - started:.0f} s "
-                  f"(bound {self.runtime.stuck_batch_s:g} s)")
+                  f"(bound {self.runtime.stuck_batch_s:g} s), {self._step}")
         if not self._stuck_reported and self._busy_since is started:
             self._stuck_reported = True
             event(log, logging.WARNING, "not_ready", "%s: not ready: %s", self._label, reason, reason=reason)
@@ -217,7 +221,7 @@ class ServiceLoop:
         """Run a batch or an idle round. Any failure that reaches here is not one message's (those are
         dead-lettered inside): the batch is retried, and the process never dies of it."""
         failure = None
-        self._busy_since = time.monotonic()
+        self._busy_since, self._step = time.monotonic(), LOADING
         try:
             work()
         except Exception as exc:
@@ -256,8 +260,10 @@ class ServiceLoop:
     def _process(self, messages: list[Message]) -> None:
         started = time.perf_counter()
         records, rejects, unexplained = self._decode(messages)
+        self._step = KAFKA
         producer = self.producer
         producer.begin_transaction()
+        self._step = LOADING
         with self.pool.connection() as conn:
             with conn.transaction():
                 outputs, load_rejects, load_unexplained = self._load_isolating(conn, records)
@@ -266,6 +272,7 @@ class ServiceLoop:
                     raise ServiceFault(f"none of {len(messages)} messages could be loaded, each failing on its "
                                        f"own, e.g. {describe(unexplained[0])}")
         rejects += load_rejects
+        self._step = KAFKA
         for output in outputs:
             self._produce(self.topics.destination, output.key, output.value)
         for message, reason in rejects:
@@ -390,6 +397,7 @@ class ServiceLoop:
             with conn.transaction():
                 outputs = self.stage.idle(conn)
                 if outputs:
+                    self._step = KAFKA
                     producer = self.producer
                     producer.begin_transaction()
                     for output in outputs:

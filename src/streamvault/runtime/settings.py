@@ -19,6 +19,8 @@ class RuntimeSettings(BaseSettings):
     # Stable per replica (a StatefulSet pod name): the transactional.id, so a restart fences its predecessor.
     instance_id: str = Field(default_factory=socket.gethostname, validation_alias="STREAMVAULT_INSTANCE_ID")
     topic_partitions: int = Field(3, ge=1, validation_alias="STREAMVAULT_TOPIC_PARTITIONS")
+    # Replicas of the topics a service creates; unset: as many as there are brokers, up to 3.
+    topic_replication: int | None = Field(None, ge=1, validation_alias="STREAMVAULT_TOPIC_REPLICATION")
     idle_interval_s: float = Field(2.0, gt=0, validation_alias="STREAMVAULT_IDLE_INTERVAL_SECONDS")
     max_backoff_s: float = Field(10.0, gt=0, validation_alias="STREAMVAULT_MAX_BACKOFF_SECONDS")
     # A batch (or the idle round) running longer than this makes /ready 503: a frozen server shows.

@@ -1,10 +1,11 @@
-"""Apache Kafka in KRaft mode (one combined broker + controller), jars fetched by Maven."""
+"""Apache Kafka in KRaft mode: one combined broker + controller, or a cluster of them, from jars fetched by Maven."""
 
 from __future__ import annotations
 
 import hashlib
 import shutil
 import subprocess
+from dataclasses import dataclass
 from importlib import resources
 
 from confluent_kafka import KafkaException
@@ -13,9 +14,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from streamvault import config
 from streamvault.stack import security
 from streamvault.stack.files import write_private
+from streamvault.stack.security import Security
 from streamvault.stack.server import Server
+from streamvault.stack.settings import Secrets, StackSettings
 
-# One broker: every internal topic must accept a replication factor and min ISR of 1,
+# Every internal topic gets the cluster's replication factor and min ISR: with one broker they must be 1,
 # otherwise transactions (and consumer offsets) never become available.
 PLAINTEXT_LISTENERS = """
 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
@@ -53,27 +56,54 @@ allow.everyone.if.no.acl.found=false
 
 SERVER_PROPERTIES = """
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{controller_port}
+node.id={node_id}
+controller.quorum.voters={voters}
 controller.listener.names=CONTROLLER
 log.dirs={data_dir}
 num.partitions=3
 auto.create.topics.enable=true
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor={replication}
 offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor={replication}
+transaction.state.log.min.isr={min_isr}
 transaction.state.log.num.partitions=3
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-min.insync.replicas=1
-default.replication.factor=1
+share.coordinator.state.topic.replication.factor={replication}
+share.coordinator.state.topic.min.isr={min_isr}
+min.insync.replicas={min_isr}
+default.replication.factor={replication}
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 num.network.threads=2
 num.io.threads=2
 background.threads=2
 """
+
+
+@dataclass(frozen=True)
+class Broker:
+    """One combined broker + controller: its node id, its ports and the folder name under the stack's home."""
+
+    node_id: int
+    port: int
+    controller_port: int
+    name: str
+
+
+def brokers(settings: StackSettings) -> list[Broker]:
+    """A single broker keeps the folder `kafka`; broker n of a cluster has `kafka-n` and ports 2(n-1) higher."""
+    count = settings.kafka_brokers or 1
+    if count == 1:
+        return [Broker(1, settings.kafka_port, settings.kafka_controller_port, "kafka")]
+    return [Broker(n, settings.kafka_port + 2 * (n - 1), settings.kafka_controller_port + 2 * (n - 1), f"kafka-{n}")
+            for n in range(1, count + 1)]
+
+
+def replication(cluster: list[Broker]) -> tuple[int, int]:
+    """Replication factor and min.insync.replicas: 3 and 2 as on a managed cluster, fewer with fewer brokers
+    (a single broker must accept 1 and 1; two keep accepting writes with one of them down)."""
+    factor = min(3, len(cluster))
+    return factor, max(1, factor - 1)
+
 
 LOG4J2 = """
 Configuration:
@@ -94,22 +124,29 @@ Configuration:
 
 
 class Kafka(Server):
+    """One broker of the stack's cluster (by default: the single broker of `settings`)."""
+
     name = "kafka"
     start_timeout = 120.0
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.libs_dir = self.dir / "libs"
+    def __init__(self, settings: StackSettings, secrets: Secrets, security: Security | None = None,
+                 broker: Broker | None = None):
+        self.cluster = brokers(settings)
+        self.broker = broker or self.cluster[0]
+        self.name = self.broker.name
+        super().__init__(settings, secrets, security)
+        # One copy of the jars: a single broker's in its folder, a cluster's beside its brokers' folders.
+        self.libs_dir = settings.home / "kafka" / "libs" if len(self.cluster) == 1 else settings.home / "kafka-libs"
         self.data_dir = self.dir / "data"
         self.properties = self.dir / "server.properties"
 
     @property
     def port(self) -> int:
-        return self.settings.kafka_port
+        return self.broker.port
 
     def ports(self) -> dict[str, int]:
-        return {"STREAMVAULT_KAFKA_PORT": self.port,
-                "STREAMVAULT_KAFKA_CONTROLLER_PORT": self.settings.kafka_controller_port}
+        """With several brokers, the variables name the first broker's ports, from which the others follow."""
+        return {"STREAMVAULT_KAFKA_PORT": self.port, "STREAMVAULT_KAFKA_CONTROLLER_PORT": self.broker.controller_port}
 
     def _java(self, main: str, *args: str, heap: str = "256m") -> list[str]:
         java = shutil.which("java") or "java"
@@ -139,9 +176,11 @@ class Kafka(Server):
         self.install_jars()
         (self.dir / "log4j2.yaml").write_text(LOG4J2)
         listeners = PLAINTEXT_LISTENERS if self.security is None else SECURE_LISTENERS
+        factor, min_isr = replication(self.cluster)
+        voters = ",".join(f"{b.node_id}@127.0.0.1:{b.controller_port}" for b in self.cluster)
         write_private(self.properties, (listeners + SERVER_PROPERTIES).format(
-            port=self.port, controller_port=self.settings.kafka_controller_port, data_dir=self.data_dir,
-            **self._secure_properties()))
+            node_id=self.broker.node_id, voters=voters, port=self.port, controller_port=self.broker.controller_port,
+            data_dir=self.data_dir, replication=factor, min_isr=min_isr, **self._secure_properties()))
         if (self.data_dir / "meta.properties").exists():
             return
         result = subprocess.run(
@@ -171,7 +210,8 @@ class Kafka(Server):
                 f"password={self.security.password('kafka', principal)}]" for principal in security.KAFKA_PRINCIPALS]
 
     def command(self) -> list[str]:
-        return self._java("kafka.Kafka", str(self.properties), heap=self.settings.kafka_heap)
+        heap = self.settings.kafka_heap or ("512m" if len(self.cluster) == 1 else "384m")
+        return self._java("kafka.Kafka", str(self.properties), heap=heap)
 
     def _admin_config(self) -> dict[str, object]:
         return config.from_variables(config.KafkaSettings, self.env()).client_config()
@@ -183,8 +223,9 @@ class Kafka(Server):
             metadata = admin.list_topics(timeout=2)
         except KafkaException:
             return False
-        # Our cluster, not another broker that holds the port while ours failed to bind it.
-        return bool(metadata.brokers) and metadata.cluster_id == self.secrets.kafka_cluster_id
+        # Our cluster, not another broker that holds the port while ours failed to bind it; and this broker
+        # registered in it.
+        return self.broker.node_id in metadata.brokers and metadata.cluster_id == self.secrets.kafka_cluster_id
 
     def after_start(self) -> None:
         """On the secure stack, the pipeline's topics and each principal's rights: the services may not create
@@ -208,13 +249,26 @@ class Kafka(Server):
 
     def env(self) -> dict[str, str]:
         if self.security is None:
-            return {"KAFKA_HOST": "127.0.0.1", "KAFKA_PORT": str(self.port), "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+            return self._address_env("PLAINTEXT")
         return self.login_env(security.ADMIN)
 
     def login_env(self, principal: str) -> dict[str, str]:
         if self.security is None or principal not in security.KAFKA_PRINCIPALS:
             return {}
-        return {"KAFKA_HOST": "127.0.0.1", "KAFKA_PORT": str(self.port), "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-                "KAFKA_SASL_MECHANISM": security.SCRAM, "KAFKA_CONSUMER_USERNAME": security.kafka_user(principal),
+        return {**self._address_env("SASL_SSL"), "KAFKA_SASL_MECHANISM": security.SCRAM,
+                "KAFKA_CONSUMER_USERNAME": security.kafka_user(principal),
                 "KAFKA_CONSUMER_PASSWORD": self.security.password("kafka", principal),
                 "KAFKA_SSL_CA_LOCATION": str(self.security.ca.cert)}
+
+    def _address_env(self, protocol: str) -> dict[str, str]:
+        """The same for every broker of the cluster: the first one's address, and all of them to bootstrap
+        from, so that a client starting while one broker is down still finds the cluster."""
+        env = {"KAFKA_HOST": "127.0.0.1", "KAFKA_PORT": str(self.cluster[0].port), "KAFKA_SECURITY_PROTOCOL": protocol}
+        if len(self.cluster) > 1:
+            env["KAFKA_BOOTSTRAP_SERVERS"] = ",".join(f"127.0.0.1:{b.port}" for b in self.cluster)
+        return env
+
+
+def cluster(settings: StackSettings, secrets: Secrets, security: Security | None = None) -> list[Kafka]:
+    """Every broker of the stack's Kafka, as servers to start, stop and check one by one."""
+    return [Kafka(settings, secrets, security, broker) for broker in brokers(settings)]

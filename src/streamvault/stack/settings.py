@@ -27,9 +27,13 @@ class StackSettings(BaseSettings):
     # Unset: the port after kafka_port, so that a second stack moved with STREAMVAULT_KAFKA_PORT alone
     # does not collide on the first one's controller port.
     kafka_controller_port: int | None = None
+    # Combined broker + controller processes. Unset: as many as the folder was made with (`Stack`), else one.
+    # Broker n (from 1) listens on kafka_port + 2(n-1), its controller on kafka_controller_port + 2(n-1).
+    kafka_brokers: int | None = Field(None, ge=1, le=9)
     pg_port: int = 15432
     redis_port: int = 16379
-    kafka_heap: str = "512m"
+    # Unset: 512m for a single broker, 384m each in a cluster.
+    kafka_heap: str | None = None
     pg_dbname: str = "streamvault"
     pg_user: str = "streamvault"
     # TLS and a login per principal on every server (stack/security.py); a folder made secure stays secure.

@@ -1,11 +1,14 @@
-"""The end-to-end corpus: a generated timeline with every kind of fault, its independent expectation, and the
-check of the dead letters it must leave; shared by the plaintext and the secure end-to-end tests."""
+"""The end-to-end corpus: a generated timeline with every kind of fault, published as the source system would,
+its independent expectation, and the dead letters it must leave. Shared by the end-to-end tests on one broker,
+on a cluster and on the secure stack."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+from streamvault import config
 from streamvault.generator.model import GeneratorOptions, Timeline
+from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.testing.expected import Expected, compute
 from streamvault.testing.pipeline import Pipeline
@@ -17,6 +20,11 @@ FAULTS = dict(duplicates=0.05, late=0.04, flips=0.06, reference_changes=0.02, un
 def scenario(seed: int, orders: int = 5000) -> tuple[Timeline, Expected]:
     timeline = build_timeline(GeneratorOptions(seed=seed, orders=orders, users=400, restaurants=15, **FAULTS))
     return timeline, compute(timeline.events)
+
+
+def publish_timeline(timeline: Timeline, pipeline: Pipeline) -> None:
+    publish(timeline, config.load(config.KafkaSettings), config.load(config.RedisSettings),
+            pipeline.source_topic, progress=False)
 
 
 def assert_dead_letters(pipeline: Pipeline, expected: Expected) -> None:
