@@ -119,3 +119,20 @@ TWIN_DISHES: list[Counter] = [
     ("vera", KORCHMA, 1),
     ("anna", Dish("Медовик", "Теремок"), 1), ("gleb", Dish("Медовик", "Теремок"), 3),
 ]
+
+
+# docs/spec.md §2.4 over the marts themselves, per dish (product id) and per category: what every chart must show.
+SPEC_CHARTS = {
+    "dishes-by-users": "SELECT product_id, count(DISTINCT user_id) FROM cdm.user_product_counters GROUP BY 1",
+    "dishes-by-orders": "SELECT product_id, sum(order_cnt) FROM cdm.user_product_counters GROUP BY 1",
+    "categories-by-users": "SELECT category_name, count(DISTINCT user_id) FROM cdm.user_category_counters GROUP BY 1",
+    "categories-by-orders": "SELECT category_name, sum(order_cnt) FROM cdm.user_category_counters GROUP BY 1",
+}
+
+
+def spec_chart(env: dict[str, str], slug: str, dishes: Iterable[Counter] = TWIN_DISHES) -> dict[str, int]:
+    """The chart's values by label, from the marts: a dish's label is its name and restaurant."""
+    labels = {key("product", dish): dish.label for _, dish, _ in dishes if isinstance(dish, Dish)}
+    with pg_connect(env) as conn:
+        rows = conn.execute(SPEC_CHARTS[slug]).fetchall()
+    return {labels.get(item, item): value for item, value in rows}

@@ -11,21 +11,12 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
-from marts import CATEGORIES, TWIN_DISHES, Dish, Marts, key
+from marts import CATEGORIES, TWIN_DISHES, Marts, spec_chart
 from streamvault.dashboard.charts import BY_SLUG
 from streamvault.testing import real_superset
 from streamvault.testing.support import cli, pg_connect
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "superset.md"
-# docs/spec.md §2.4 over the marts themselves, per dish (product id) and per category.
-MARTS = {
-    "dishes-by-users": "SELECT product_id, count(DISTINCT user_id) FROM cdm.user_product_counters GROUP BY 1",
-    "dishes-by-orders": "SELECT product_id, sum(order_cnt) FROM cdm.user_product_counters GROUP BY 1",
-    "categories-by-users": "SELECT category_name, count(DISTINCT user_id) FROM cdm.user_category_counters GROUP BY 1",
-    "categories-by-orders": "SELECT category_name, sum(order_cnt) FROM cdm.user_category_counters GROUP BY 1",
-}
-
-
 @pytest.fixture(scope="module")
 def reader(warehouse_env):
     """The login docs/superset.md creates, by its very line (under a name of this run: roles are cluster-wide)."""
@@ -60,11 +51,6 @@ def _chart_rows(answers: dict, slug: str) -> list[tuple[str, int]]:
     return [(row[label], row[measure]) for row in result["data"]]
 
 
-def _marts(warehouse_env, query: str) -> dict:
-    with pg_connect(warehouse_env) as conn:
-        return dict(conn.execute(query).fetchall())
-
-
 def test_the_bundle_imports_into_a_fresh_superset_through_its_api(superset_answers):
     assert superset_answers["import"] == {"status": 200, "body": {"message": "OK"}}
     assert len(superset_answers["charts"]) == 4
@@ -73,8 +59,7 @@ def test_the_bundle_imports_into_a_fresh_superset_through_its_api(superset_answe
 @pytest.mark.parametrize("slug", ["dishes-by-users", "dishes-by-orders"])
 def test_each_dish_bar_is_one_dish_with_its_own_count_biggest_first(superset_answers, warehouse_env, slug):
     """Three dishes named «Борщ» in three restaurants: a chart over the name would show one bar with the sum."""
-    labels = {key("product", dish): dish.label for _, dish, _ in TWIN_DISHES if isinstance(dish, Dish)}
-    expected = {labels[product_id]: value for product_id, value in _marts(warehouse_env, MARTS[slug]).items()}
+    expected = spec_chart(warehouse_env, slug)
     rows = _chart_rows(superset_answers, slug)
     assert dict(rows) == expected and len(rows) == len(expected)
     assert [value for _, value in rows] == sorted(expected.values(), reverse=True)
@@ -83,4 +68,4 @@ def test_each_dish_bar_is_one_dish_with_its_own_count_biggest_first(superset_ans
 @pytest.mark.parametrize("slug", ["categories-by-users", "categories-by-orders"])
 def test_each_category_pie_equals_the_marts(superset_answers, warehouse_env, slug):
     rows = _chart_rows(superset_answers, slug)
-    assert dict(rows) == _marts(warehouse_env, MARTS[slug]) and len(rows) == len(set(rows))
+    assert dict(rows) == spec_chart(warehouse_env, slug) and len(rows) == len(set(rows))
