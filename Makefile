@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STREAMVAULT := $(VENV)/bin/streamvault
 
-.PHONY: install system-packages deploy-tools demo test bench bench-parked bench-memory stack-up stack-down clean
+.PHONY: install system-packages deploy-tools superset demo test bench bench-parked bench-memory stack-up stack-down clean
 
 install: system-packages $(VENV)/.installed
 
@@ -14,6 +14,11 @@ system-packages:
 deploy-tools:
 	@scripts/install-deploy-tools.sh
 
+# Apache Superset in its own virtualenv, .tools/superset (tests/dashboard/test_superset_import.py imports
+# the exported bundle into it).
+superset:
+	@scripts/install-superset.sh
+
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -23,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(STREAMVAULT) demo
 
-test: install deploy-tools
+test: install deploy-tools superset
 	$(VENV)/bin/pytest
 
 # End-to-end throughput on the local stack, one and two replicas per service (JSON lines).

@@ -3,7 +3,7 @@
 Publishes the backlog first (the generator streams it: this script's own memory stays small), then starts one
 replica of each service with its default settings and waits until every order is in the marts. Prints one JSON
 line: each service's peak resident memory (VmHWM, from /proc) and its resident memory at the end (VmRSS), the
-time to publish and to drain. `--compare-with SRC` runs another checkout's services (e.g. /work/main/src) on the
+time to publish and to drain. `--compare-with SRC` runs another checkout's services (e.g. ../main/src) on the
 same backlog afterwards, in the same run. Usage: `streamvault stack up`, then e.g.
 `python benchmarks/memory.py --orders 1000000 --users 50000`.
 """
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--restaurants", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--compare-with", type=Path, help="another checkout's src/ (e.g. /work/main/src)")
+    parser.add_argument("--compare-with", type=Path, help="another checkout's src/ (e.g. ../main/src)")
     args = parser.parse_args()
 
     load_stack_env()

@@ -9,7 +9,7 @@ Two windows: `just_parked` starts as soon as the last order is parked; `long_par
 parked rows carry a back-off schedule) first gives every row the schedule it has after waiting a day
 (attempts past the cap, next attempts spread over the cap): the steady state of orders that never complete.
 `--compare-with SRC` measures another checkout's code (its migrations and STG, through PYTHONPATH) in the same
-run, e.g. `--compare-with /work/main/src`. Prints one JSON line. Usage: `streamvault stack up`, then this script.
+run, e.g. `--compare-with ../main/src`. Prints one JSON line. Usage: `streamvault stack up`, then this script.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=10_000, help="orders parked for good")
     parser.add_argument("--seconds", type=float, default=60, help="length of each measured window")
-    parser.add_argument("--compare-with", type=Path, help="another checkout's src/ (e.g. /work/main/src)")
+    parser.add_argument("--compare-with", type=Path, help="another checkout's src/ (e.g. ../main/src)")
     args = parser.parse_args()
 
     load_stack_env()

@@ -81,3 +81,14 @@ def test_a_server_half_set_in_the_environment_names_what_is_missing_instead_of_m
     with pytest.raises(config.SettingsError) as raised:
         config.load(config.KafkaSettings)
     assert raised.value.lines == ["KAFKA_PORT is not set"]
+
+
+@pytest.mark.parametrize("command", [("status",), ("migrate",)])
+def test_with_no_local_stack_and_no_variables_a_command_says_how_to_get_a_stack(tmp_path, command):
+    """A newcomer's first command: not a missing variable, but the two ways to give it servers."""
+    result = cli(*command, env={"STREAMVAULT_HOME": str(tmp_path / "home")},
+                 unset=tuple(key for key in os.environ if key.upper().startswith(("KAFKA_", "PG_WAREHOUSE_", "REDIS_"))))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"streamvault: no local stack in {tmp_path / 'home'}: run `streamvault stack up`, or set ")
+    assert not (tmp_path / "home").exists()

@@ -20,8 +20,9 @@ def exit_on_bad_settings() -> Iterator[None]:
     try:
         yield
     except config.SettingsError as exc:
+        heading = "" if isinstance(exc, config.NoLocalStack) else "configuration error: "
         for line in exc.lines:
-            click.echo(f"streamvault: configuration error: {line}", err=True)
+            click.echo(f"streamvault: {heading}{line}", err=True)
         sys.exit(2)
 
 

@@ -165,6 +165,15 @@ class SettingsError(Exception):
         self.lines = lines
 
 
+class NoLocalStack(SettingsError):
+    """A server that neither the environment nor a local stack describes: a newcomer's first command."""
+
+    def __init__(self, group: type[_Server]):
+        prefix = group.model_config.get("env_prefix", "").upper()
+        required = "/".join(prefix + name.upper() for name, field in group.model_fields.items() if field.is_required())
+        super().__init__([f"no local stack in {streamvault_home()}: run `streamvault stack up`, or set {required}"])
+
+
 G = TypeVar("G", bound=_Group)
 
 
@@ -180,8 +189,12 @@ def from_variables(group: type[G], variables: Mapping[str, str]) -> G:
 def load(group: type[G]) -> G:
     """Build a settings group or raise SettingsError naming each offending variable."""
     prefix = group.model_config.get("env_prefix", "")
+    server = issubclass(group, _Server)
+    in_environment = server and group.set_in_environment()
+    local_stack = None if in_environment else _env_file()
+    if server and not in_environment and local_stack is None:
+        raise NoLocalStack(group)
     try:
-        local_stack = None if issubclass(group, _Server) and group.set_in_environment() else _env_file()
         return group(_env_file=local_stack)
     except ValidationError as exc:
         lines = []

@@ -4,20 +4,43 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
 
 from streamvault.testing.support import pg_connect
 
-# (user, dish or category name, order_cnt) — ids are derived from the names, as hub keys are from keys.
-Counter = tuple[str, str, int]
+
+
+@dataclass(frozen=True)
+class Dish:
+    """A restaurant's menu item: its own product id, though another restaurant's dish may share the name."""
+
+    name: str
+    restaurant: str
+
+    @property
+    def label(self) -> str:
+        """What every chart shows for it (0015 migration)."""
+        return f"{self.name} ({self.restaurant})"
+
+
+# (user, dish or category name, order_cnt) — ids are derived from the names, as hub keys are from keys; a Dish
+# gets an id of its own and its restaurant in dds (the link and the restaurant's name).
+Counter = tuple[str, "str | Dish", int]
 # (order, user, version time, counted) for cdm.srv_order_contributions, behind the KPI tiles.
 Order = tuple[str, str, datetime, bool]
 
 
-def key(kind: str, name: str) -> uuid.UUID:
+def key(kind: str, name: "str | Dish") -> uuid.UUID:
+    if isinstance(name, Dish):
+        name = f"{name.restaurant}/{name.name}"
     return uuid.uuid5(uuid.NAMESPACE_URL, f"streamvault-test/{kind}/{name}")
+
+
+def _name(dish: "str | Dish") -> str:
+    return dish.name if isinstance(dish, Dish) else dish
 
 
 class Marts:
@@ -30,7 +53,7 @@ class Marts:
                 orders: Iterable[Order] = ()) -> None:
         with pg_connect(self.env) as conn:
             conn.execute("TRUNCATE cdm.user_product_counters, cdm.user_category_counters, "
-                         "cdm.srv_order_contributions")
+                         "cdm.srv_order_contributions, dds.l_product_restaurant, dds.s_restaurant_names")
             self._insert(conn, products, categories, orders)
 
     def add(self, products: Iterable[Counter] = (), categories: Iterable[Counter] = ()) -> None:
@@ -40,11 +63,22 @@ class Marts:
     @staticmethod
     def _insert(conn: psycopg.Connection, products: Iterable[Counter], categories: Iterable[Counter],
                 orders: Iterable[Order]) -> None:
+        products = list(products)
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO cdm.user_product_counters (user_id, product_id, product_name, order_cnt) "
                 "VALUES (%s, %s, %s, %s)",
-                [(key("user", user), key("product", name), name, count) for user, name, count in products])
+                [(key("user", user), key("product", dish), _name(dish), count) for user, dish, count in products])
+            dishes = {dish for _, dish, _ in products if isinstance(dish, Dish)}
+            cur.executemany(
+                "INSERT INTO dds.l_product_restaurant (hk_product_restaurant_pk, h_product_pk, h_restaurant_pk, "
+                "load_dt, load_src) VALUES (%s, %s, %s, now(), 'test') ON CONFLICT DO NOTHING",
+                [(key("link", dish), key("product", dish), key("restaurant", dish.restaurant)) for dish in dishes])
+            cur.executemany(
+                "INSERT INTO dds.s_restaurant_names (h_restaurant_pk, name, effective_dt, load_dt, load_src, "
+                "hk_restaurant_names_hashdiff) VALUES (%s, %s, '2025-11-01', now(), 'test', %s) ON CONFLICT DO NOTHING",
+                [(key("restaurant", name), name, key("restaurant-name", name))
+                 for name in {dish.restaurant for dish in dishes}])
             cur.executemany(
                 "INSERT INTO cdm.user_category_counters (user_id, category_id, category_name, order_cnt) "
                 "VALUES (%s, %s, %s, %s)",
@@ -75,3 +109,30 @@ ORDERS: list[Order] = [
     ("o7", "vera", datetime(2025, 11, 27, 9, 55), True), ("o8", "gleb", datetime(2025, 11, 27, 10, 0), True),
     ("o9", "gleb", datetime(2025, 11, 27, 10, 15), False),  # cancelled: the newest data, but not counted
 ]
+
+# Three restaurants' dishes named «Борщ»: a chart grouping by name would draw one bar of 3 users and 6 orders,
+# where the three dishes have 2, 2 and 1 users and 3, 2 and 1 orders.
+TEREMOK, PUSHKIN, KORCHMA = Dish("Борщ", "Теремок"), Dish("Борщ", "Пушкин"), Dish("Борщ", "Корчма")
+TWIN_DISHES: list[Counter] = [
+    ("anna", TEREMOK, 2), ("boris", TEREMOK, 1),
+    ("anna", PUSHKIN, 1), ("vera", PUSHKIN, 1),
+    ("vera", KORCHMA, 1),
+    ("anna", Dish("Медовик", "Теремок"), 1), ("gleb", Dish("Медовик", "Теремок"), 3),
+]
+
+
+# docs/spec.md §2.4 over the marts themselves, per dish (product id) and per category: what every chart must show.
+SPEC_CHARTS = {
+    "dishes-by-users": "SELECT product_id, count(DISTINCT user_id) FROM cdm.user_product_counters GROUP BY 1",
+    "dishes-by-orders": "SELECT product_id, sum(order_cnt) FROM cdm.user_product_counters GROUP BY 1",
+    "categories-by-users": "SELECT category_name, count(DISTINCT user_id) FROM cdm.user_category_counters GROUP BY 1",
+    "categories-by-orders": "SELECT category_name, sum(order_cnt) FROM cdm.user_category_counters GROUP BY 1",
+}
+
+
+def spec_chart(env: dict[str, str], slug: str, dishes: Iterable[Counter] = TWIN_DISHES) -> dict[str, int]:
+    """The chart's values by label, from the marts: a dish's label is its name and restaurant."""
+    labels = {key("product", dish): dish.label for _, dish, _ in dishes if isinstance(dish, Dish)}
+    with pg_connect(env) as conn:
+        rows = conn.execute(SPEC_CHARTS[slug]).fetchall()
+    return {labels.get(item, item): value for item, value in rows}

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from psycopg import sql
 
-from marts import CATEGORIES, ORDERS, PRODUCTS, key
+from marts import CATEGORIES, ORDERS, PRODUCTS, TWIN_DISHES, Dish, key
 from streamvault.config import DashboardSettings, PgSettings
 from streamvault.dashboard import create_app
 from streamvault.testing.support import pg_connect
@@ -172,3 +172,29 @@ def test_a_database_without_the_views_answers_503_naming_the_fix(warehouse_env, 
         response = app.test_client().get("/api/kpis")
         assert response.status_code == 503
         assert "streamvault migrate" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("slug, expected", [
+    ("dishes-by-users", [("Борщ (Пушкин)", 2), ("Борщ (Теремок)", 2), ("Медовик (Теремок)", 2), ("Борщ (Корчма)", 1)]),
+    ("dishes-by-orders", [("Медовик (Теремок)", 4), ("Борщ (Теремок)", 3), ("Борщ (Пушкин)", 2), ("Борщ (Корчма)", 1)]),
+])
+def test_dishes_of_the_same_name_in_different_restaurants_are_separate_labelled_items(client, marts, slug, expected):
+    """A dish is a restaurant's menu item: summing over a shared name would over-count (3 users, 6 orders)."""
+    marts.replace(products=TWIN_DISHES)
+    items = client.get(f"/api/charts/{slug}").get_json()["items"]
+    assert [(item["label"], item["value"]) for item in items] == expected
+    assert {item["name"] for item in items} == {"Борщ", "Медовик"}
+    assert all(item["id"] == str(key("product", Dish(*item["label"].rstrip(")").split(" (")))) for item in items)
+
+
+def test_dishes_sharing_name_and_restaurant_are_told_apart_by_their_key(client, marts):
+    """Two menu items of one restaurant may share a name too: the label adds the key's first characters."""
+    marts.replace(products=[("anna", Dish("Борщ", "Теремок"), 1)])
+    with pg_connect(marts.env) as conn:  # a second menu item of the same restaurant, under the same name
+        conn.execute("INSERT INTO cdm.user_product_counters (user_id, product_id, product_name, order_cnt) "
+                     "VALUES (%s, %s, 'Борщ', 2)", [key("user", "boris"), key("product", "twin")])
+        conn.execute("INSERT INTO dds.l_product_restaurant VALUES (%s, %s, %s, now(), 'test')",
+                     [key("link", "twin"), key("product", "twin"), key("restaurant", "Теремок")])
+    items = client.get("/api/charts/dishes-by-orders").get_json()["items"]
+    assert [item["label"] for item in items] == [f"Борщ (Теремок) #{key('product', 'twin').hex[:8]}",
+                                                 f"Борщ (Теремок) #{key('product', Dish('Борщ', 'Теремок')).hex[:8]}"]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from marts import CATEGORIES, ORDERS, PRODUCTS
+from marts import CATEGORIES, ORDERS, PRODUCTS, TWIN_DISHES
 from served import Server, start_dashboard
 
 TOP_N = 3
@@ -84,9 +84,9 @@ def _chart(page: Page, slug: str) -> list[tuple[str, int]]:
 
 
 def _endpoint(server: Server, slug: str) -> list[tuple[str, int]]:
-    """What the page asks for: bar charts show the top N until "show all"."""
+    """What the page asks for: bar charts show the top N until "show all"; each item under its label."""
     limit = f"?limit={TOP_N}" if slug.startswith("dishes") else ""
-    return [(item["name"], item["value"]) for item in server.get(f"/api/charts/{slug}{limit}")["items"]]
+    return [(item["label"], item["value"]) for item in server.get(f"/api/charts/{slug}{limit}")["items"]]
 
 
 @pytest.fixture
@@ -141,6 +141,22 @@ def test_a_dish_named_like_html_shows_as_literal_text(browser, server, marts):
     assert page.locator("#chart-dishes-by-orders tbody td").first.text_content() == XSS
     assert page.locator("#chart-categories-by-orders tbody td").first.text_content() == "<b>Супы</b>"
     assert page.locator("#chart-categories-by-orders svg text", has_text="<b>Супы</b>").count() >= 1
+
+
+def test_dishes_of_the_same_name_in_different_restaurants_get_labels_a_reader_tells_apart(browser, server, marts):
+    """Bars, axis labels and the table row for each dish: name and restaurant, biggest on top."""
+    marts.replace(products=TWIN_DISHES)
+    page, _ = _open(browser, server)
+    page.locator("#chart-dishes-by-orders .toggle").click()
+    page.wait_for_function("() => document.querySelector('#chart-dishes-by-orders').dataset.renders === '2'")
+
+    expected = [("Медовик (Теремок)", 4), ("Борщ (Теремок)", 3), ("Борщ (Пушкин)", 2), ("Борщ (Корчма)", 1)]
+    assert _chart(page, "dishes-by-orders") == expected
+    axis = page.evaluate("""() => echarts.getInstanceByDom(document.querySelector('#chart-dishes-by-orders .chart'))
+                                   .getOption().yAxis[0]""")
+    assert (axis["data"], axis["inverse"]) == ([label for label, _ in expected], True)
+    assert page.locator("#chart-dishes-by-orders tbody td:first-child").all_text_contents() == [
+        label for label, _ in expected]
 
 
 def test_empty_marts_show_no_data_yet(browser, server, marts):

@@ -94,3 +94,16 @@ def test_export_without_a_login_says_what_to_give(warehouse_env, tmp_path):
     assert result.returncode == 2
     assert "--db-user or DASHBOARD_PG_USER" in result.stderr
     assert not (tmp_path / "b.zip").exists()
+
+
+def test_dish_bars_group_by_the_dish_label_and_show_the_top_n_biggest_on_top(bundle):
+    """Superset draws a horizontal bar chart's first row at the bottom: ascending puts the biggest on top,
+    after the query took the N biggest (DASHBOARD_TOP_N, 10 by default)."""
+    for slug in ("dishes-by-users", "dishes-by-orders"):
+        params = bundle[f"charts/{slug}.yaml"]["params"]
+        assert (params["x_axis"], params["orientation"], params["order_desc"]) == ("dish_label", "horizontal", True)
+        assert (params["x_axis_sort"], params["x_axis_sort_asc"], params["row_limit"]) == (
+            slug.split("-by-")[1], True, 10)
+        [query] = json.loads(bundle[f"charts/{slug}.yaml"]["query_context"])["queries"]
+        assert (query["columns"], query["row_limit"], query["orderby"]) == (
+            ["dish_label"], 10, [[slug.split("-by-")[1], False]])

@@ -32,6 +32,11 @@ class Chart:
     def name_column(self) -> str:
         return f"{self.dimension}_name"
 
+    @property
+    def label_column(self) -> str:
+        """What a chart groups by and shows: unique per item, so that no two dishes ever merge (0015 migration)."""
+        return "dish_label" if self.dimension == "product" else self.name_column
+
 
 CHARTS: tuple[Chart, ...] = (
     Chart("categories-by-users", "pie", "v_categories_by_users", "category", "users", {

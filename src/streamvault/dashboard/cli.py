@@ -55,5 +55,7 @@ def export_superset(output: Path, db_user: str | None) -> None:
 
     if not db_user:
         raise click.UsageError("give the read-only login with --db-user or DASHBOARD_PG_USER")
-    output.write_bytes(bundle(settings(config.PgSettings), db_user, datetime.now(timezone.utc)))
-    click.echo(f"wrote {output}: import it in Superset (Dashboards → Import), the password is asked there")
+    top_n = settings(config.DashboardSettings).top_n
+    output.write_bytes(bundle(settings(config.PgSettings), db_user, datetime.now(timezone.utc), top_n))
+    click.echo(f"wrote {output}: import it in Superset (Dashboards → Import; the database password is asked "
+               "there), or with its API: docs/superset.md")

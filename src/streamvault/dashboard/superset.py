@@ -3,7 +3,8 @@ metadata.yaml, databases/, datasets/, charts/, dashboards/ under one folder in a
 
 The YAML is written in its JSON-compatible form: Superset reads it with `yaml.safe_load`, and
 streamvault needs no YAML library for it. UUIDs are derived from the warehouse's address, so a
-re-import updates the same objects instead of adding copies.
+re-import updates the same objects instead of adding copies. Each chart carries its saved query
+context, which Superset's chart data API, reports, alerts and thumbnails run.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ _NAMESPACE = uuid.UUID("5f0c8a9e-3c1b-4f57-9a43-2f7d1d6b2c10")
 _MEASURE_LABEL = {"users": "Пользователей (users)", "orders": "Заказов (orders)"}
 
 
-def bundle(pg: PgSettings, db_user: str, exported_at: datetime) -> bytes:
-    """The ZIP's bytes. The database password is never written: Superset asks for it on import."""
+def bundle(pg: PgSettings, db_user: str, exported_at: datetime, top_n: int) -> bytes:
+    """The ZIP's bytes; the dish bars show the `top_n` biggest. The database password is never written:
+    Superset asks for it on import."""
     seed = f"postgresql://{pg.host}:{pg.port}/{pg.dbname}"
     database_uuid = _uuid(seed)
     database_file = f"databases/{pg.dbname}.yaml"
@@ -42,7 +44,7 @@ def bundle(pg: PgSettings, db_user: str, exported_at: datetime) -> bytes:
         dataset_uuid = _uuid(f"{seed}/dataset/{chart.view}")
         chart_uuids[chart.slug] = _uuid(f"{seed}/chart/{chart.slug}")
         files[f"datasets/{pg.dbname}/{chart.view}.yaml"] = _dataset(chart, dataset_uuid, database_uuid)
-        files[f"charts/{chart.slug}.yaml"] = _chart(chart, chart_uuids[chart.slug], dataset_uuid)
+        files[f"charts/{chart.slug}.yaml"] = _chart(chart, chart_uuids[chart.slug], dataset_uuid, top_n)
     files["dashboards/streamvault.yaml"] = _dashboard(_uuid(f"{seed}/dashboard"), chart_uuids)
 
     buffer = io.BytesIO()
@@ -101,29 +103,45 @@ def _dataset(chart: Chart, dataset_uuid: str, database_uuid: str) -> dict[str, A
                      "metric_type": "sum", "expression": f"SUM({chart.measure})", "description": None,
                      "d3format": ",d", "extra": None, "warning_text": None}],
         "columns": [_column(chart.id_column, "UUID", groupby=False),
-                    _column(chart.name_column, "VARCHAR(256)", groupby=True),
-                    _column(chart.measure, "BIGINT", groupby=False)],
+                    _column(chart.name_column, "VARCHAR(256)", groupby=chart.name_column == chart.label_column),
+                    _column(chart.measure, "BIGINT", groupby=False),
+                    *([_column("restaurant_name", "TEXT", groupby=False), _column("dish_label", "TEXT", groupby=True)]
+                      if chart.label_column == "dish_label" else [])],
         "version": FORMAT,
         "database_uuid": database_uuid,
     }
 
 
-def _chart(chart: Chart, chart_uuid: str, dataset_uuid: str) -> dict[str, Any]:
-    common = {"adhoc_filters": [], "row_limit": 10000, "color_scheme": "supersetColors", "extra_form_data": {}}
+def _chart(chart: Chart, chart_uuid: str, dataset_uuid: str, top_n: int) -> dict[str, Any]:
+    """Pies show every category; bars one per dish (its label is unique), the `top_n` biggest, the biggest on
+    top (Superset draws a horizontal bar chart's first row at the bottom, so the rows are sorted ascending)."""
+    row_limit = 10000 if chart.kind == "pie" else top_n
+    common = {"adhoc_filters": [], "row_limit": row_limit, "color_scheme": "supersetColors", "extra_form_data": {}}
     if chart.kind == "pie":
-        params = {"viz_type": "pie", "groupby": [chart.name_column], "metric": chart.measure, "sort_by_metric": True,
+        params = {"viz_type": "pie", "groupby": [chart.label_column], "metric": chart.measure, "sort_by_metric": True,
                   "show_labels": True, "label_type": "key_percent", "labels_outside": True, "show_legend": True,
                   "legendType": "scroll", "legendOrientation": "bottom", "donut": True, "innerRadius": 36,
                   "outerRadius": 64, "number_format": "SMART_NUMBER", **common}
     else:
-        params = {"viz_type": "echarts_timeseries_bar", "x_axis": chart.name_column, "metrics": [chart.measure],
-                  "groupby": [], "orientation": "horizontal", "x_axis_sort": chart.measure, "x_axis_sort_asc": False,
-                  "show_value": True, "show_legend": False, "y_axis_format": "SMART_NUMBER", "rich_tooltip": True,
-                  **common}
+        params = {"viz_type": "echarts_timeseries_bar", "x_axis": chart.label_column, "metrics": [chart.measure],
+                  "groupby": [], "orientation": "horizontal", "order_desc": True, "x_axis_sort": chart.measure,
+                  "x_axis_sort_asc": True, "show_value": True, "show_legend": False, "y_axis_format": "SMART_NUMBER",
+                  "rich_tooltip": True, **common}
     return {"slice_name": chart.title["ru"], "description": chart.title["en"], "certified_by": None,
             "certification_details": None, "viz_type": params["viz_type"], "params": params,
-            "query_context": None, "cache_timeout": None, "uuid": chart_uuid, "version": FORMAT,
-            "dataset_uuid": dataset_uuid}
+            "query_context": json.dumps(_query_context(chart, params), ensure_ascii=False),
+            "cache_timeout": None, "uuid": chart_uuid, "version": FORMAT, "dataset_uuid": dataset_uuid}
+
+
+def _query_context(chart: Chart, params: dict[str, Any]) -> dict[str, Any]:
+    """What Superset's chart editor saves with a chart: its one query, biggest first. The import replaces the
+    datasource id with the id the dataset gets."""
+    query = {"columns": [chart.label_column], "metrics": [chart.measure], "orderby": [[chart.measure, False]],
+             "row_limit": params["row_limit"], "order_desc": True, "filters": [], "extras": {"having": "", "where": ""},
+             "applied_time_extras": {}, "annotation_layers": [], "series_limit": 0, "url_params": {},
+             "custom_params": {}, "custom_form_data": {}, "post_processing": []}
+    return {"datasource": {"id": 0, "type": "table"}, "force": False, "queries": [query], "form_data": params,
+            "result_format": "json", "result_type": "full"}
 
 
 def _dashboard(dashboard_uuid: str, chart_uuids: dict[str, str]) -> dict[str, Any]:

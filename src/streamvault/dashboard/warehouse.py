@@ -59,7 +59,7 @@ class Warehouse:
         with self.pool.connection() as conn:
             rows = conn.execute(sql(__package__, chart.query_file), {"limit": limit}).fetchall()
         total = rows[0]["total"] if rows else 0
-        return [{"id": row["id"], "name": row["name"], "value": row["value"]} for row in rows], total
+        return [{"id": row["id"], "name": row["name"], "label": row["label"], "value": row["value"]} for row in rows], total
 
     def kpis(self) -> dict[str, Any]:
         with self.pool.connection() as conn:

@@ -103,7 +103,7 @@
   /** A donut with a legend of names and shares: beside it on a laptop, under it on a phone. */
   function pieLayout(entry) {
     const total = entry.items.reduce((sum, item) => sum + item.value, 0);
-    const shares = new Map(entry.items.map(({name, value}) => [name, percent.format(value / total)]));
+    const shares = new Map(entry.items.map(({label, value}) => [label, percent.format(value / total)]));
     const width = entry.element.clientWidth;
     const wide = width >= 460;
     const outer = Math.round(wide ? Math.min(140, width * 0.24) : Math.min(120, width * 0.36));
@@ -125,7 +125,7 @@
           type: 'pie', radius: [Math.round(outer * 0.55), outer],
           center: wide ? [outer + 8, '50%'] : ['50%', outer + 8], label: {show: false},
           itemStyle: {borderColor: '#fff', borderWidth: 2, borderRadius: 4},
-          data: entry.items.map(({name, value}) => ({name, value})),
+          data: entry.items.map(({label, value}) => ({name: label, value})),
         }],
       },
     };
@@ -143,23 +143,23 @@
         yAxis: {
           type: 'category', inverse: true, axisTick: {show: false},
           axisLabel: {width: Math.round(Math.max(90, Math.min(240, entry.element.clientWidth * 0.4))), overflow: 'truncate'},
-          data: entry.items.map((item) => item.name),
+          data: entry.items.map((item) => item.label),
         },
         series: [{
           type: 'bar', barMaxWidth: 20, color: BAR_COLOR[entry.measure],
           itemStyle: {borderRadius: [0, 4, 4, 0]}, label: {show: true, position: 'right'},
-          data: entry.items.map(({name, value}) => ({name, value})),
+          data: entry.items.map(({label, value}) => ({name: label, value})),
         }],
       },
     };
   }
 
   function renderTable(card, items) {
-    card.querySelector('tbody').replaceChildren(...items.map(({name, value}) => {
+    card.querySelector('tbody').replaceChildren(...items.map(({label, value}) => {
       const row = document.createElement('tr');
       const nameCell = document.createElement('td');
       const valueCell = document.createElement('td');
-      nameCell.textContent = name;
+      nameCell.textContent = label;
       valueCell.textContent = numbers.format(value);
       valueCell.className = 'num';
       row.append(nameCell, valueCell);
