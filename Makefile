@@ -14,8 +14,8 @@ system-packages:
 deploy-tools:
 	@scripts/install-deploy-tools.sh
 
-# Apache Superset in its own virtualenv, .tools/superset (tests/dashboard/test_superset_import.py imports
-# the exported bundle into it).
+# Apache Superset in its own virtualenv (in ~/.cache/streamvault, shared by clones; linked as .tools/superset):
+# tests/dashboard/test_superset_import.py imports the exported bundle into it.
 superset:
 	@scripts/install-superset.sh
 
