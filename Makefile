@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STREAMVAULT := $(VENV)/bin/streamvault
 
-.PHONY: install system-packages deploy-tools superset demo test bench bench-parked bench-memory stack-up stack-down clean
+.PHONY: install system-packages deploy-tools superset demo test bench bench-parked bench-memory soak stack-up stack-down clean
 
 install: system-packages $(VENV)/.installed
 
@@ -31,11 +31,21 @@ demo: install
 test: install deploy-tools superset
 	$(VENV)/bin/pytest
 
-# End-to-end throughput on the local stack, one and two replicas per service (JSON lines).
+# End-to-end throughput on the local stack, one and two replicas per service; then freshness (publish ->
+# marts) under a steady stream of 200, 1,000 and 3,000 orders/s (JSON lines; docs/performance.md).
 bench: install
 	$(STREAMVAULT) stack up
 	$(PY) benchmarks/pipeline_throughput.py --orders 30000
 	$(PY) benchmarks/pipeline_throughput.py --orders 30000 --replicas 2
+	$(PY) benchmarks/freshness.py --rate 200
+	$(PY) benchmarks/freshness.py --rate 1000
+	$(PY) benchmarks/freshness.py --rate 3000
+
+# An hour at 1,000 orders/s: RSS, lag, freshness and rows per minute into soak/ (CSV, PNG, JSON). Not in CI.
+soak: install
+	$(PY) -m pip install -q -e ".[test,bench]"
+	$(STREAMVAULT) stack up
+	$(PY) benchmarks/soak.py --minutes 60 --rate 1000 --out soak
 
 # What 10,000 permanently parked orders cost an idle STG: row updates/s and CPU (JSON line, ~3 min).
 bench-parked: install

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
@@ -91,7 +92,16 @@ def test_kpis_count_orders_users_dishes_and_give_the_newest_data_time(client, kn
         "dishes": 5,
         "categories": 4,
         "newest_data_at": "2025-11-27T10:15:00Z",
+        "data_as_of": None,  # no batch committed by the CDM service
     }
+
+
+def test_kpis_say_how_fresh_the_marts_are_by_the_newest_source_publish_time_they_include(client, marts):
+    """"Data as of" is when the source published the newest order in the marts (docs/performance.md),
+    in UTC to the millisecond: the page works out from it how far behind now the marts are."""
+    marts.replace(PRODUCTS, CATEGORIES, ORDERS,
+                  data_as_of=datetime(2026, 12, 1, 16, 0, 0, 250000, tzinfo=timezone(timedelta(hours=3))))
+    assert client.get("/api/kpis").get_json()["data_as_of"] == "2026-12-01T13:00:00.250Z"
 
 
 def test_empty_marts_give_empty_charts_and_zero_kpis(client, marts):
@@ -100,7 +110,7 @@ def test_empty_marts_give_empty_charts_and_zero_kpis(client, marts):
         assert client.get(f"/api/charts/{slug}").get_json() == {
             "chart": slug, "measure": slug.split("-by-")[1], "items": [], "total_items": 0}
     assert client.get("/api/kpis").get_json() == {
-        "orders": 0, "users": 0, "dishes": 0, "categories": 0, "newest_data_at": None}
+        "orders": 0, "users": 0, "dishes": 0, "categories": 0, "newest_data_at": None, "data_as_of": None}
 
 
 def test_a_poll_with_the_current_etag_gets_304_until_the_marts_change(client, known):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -110,6 +112,16 @@ def test_the_four_charts_show_exactly_their_endpoints_data(browser, server, know
     kpis = server.get("/api/kpis")
     for name in ("orders", "users", "dishes"):
         assert page.locator(f'[data-kpi="{name}"]').text_content() == str(kpis[name])
+
+
+def test_the_page_says_as_of_when_its_data_is_and_how_far_behind_now(browser, server, marts):
+    """"Data as of …" with the seconds behind now, from the newest source publish time in the marts."""
+    marts.replace(PRODUCTS, CATEGORIES, ORDERS, data_as_of=datetime.now(UTC) - timedelta(seconds=30))
+    page, _ = _open(browser, server)
+    text = page.locator("#data-as-of").text_content()
+    behind = re.search(r"отставание ([\d\s\u00a0,]+) с", text)
+    assert behind, text
+    assert 30 <= float(re.sub(r"[\s\u00a0]", "", behind[1]).replace(",", ".")) < 300, text
 
 
 def test_a_change_in_the_marts_appears_without_reloading_the_page(browser, server, known):

@@ -31,6 +31,7 @@ _PRODUCT_NAMES, _CATEGORY_NAMES = _names("product"), _names("category")
 
 class CdmStage:
     name = NAME
+    layer = "cdm"  # the schema it writes
 
     def decode(self, raw: bytes) -> DdsOrderMessage:
         return transform.decode(raw)

@@ -23,6 +23,7 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "live": "Обновляется каждые {seconds} с · проверено в {time}",
         "offline": "Нет связи с сервером, повторяем… Последняя проверка в {time}",
         "loading": "Загрузка…",
+        "data_as_of": "Данные на {time} · отставание {seconds} с",
     },
     "en": {
         "title": "Dish and category popularity",
@@ -41,5 +42,6 @@ TEXTS: dict[Lang, dict[str, str]] = {
         "live": "Refreshes every {seconds} s · checked at {time}",
         "offline": "Server unreachable, retrying… Last checked at {time}",
         "loading": "Loading…",
+        "data_as_of": "Data as of {time} · {seconds} s behind now",
     },
 }

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -65,7 +65,9 @@ class Warehouse:
         with self.pool.connection() as conn:
             row = conn.execute(sql(__package__, "kpis.sql")).fetchone()
         newest: datetime | None = row.pop("newest_order_ts")
-        return {**row, "newest_data_at": newest.isoformat() + "Z" if newest else None}
+        as_of: datetime | None = row.pop("data_as_of")
+        return {**row, "newest_data_at": newest.isoformat() + "Z" if newest else None,
+                "data_as_of": as_of.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z" if as_of else None}
 
     def close(self) -> None:
         self.pool.close()

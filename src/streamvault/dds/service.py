@@ -28,6 +28,7 @@ def _names(columns) -> pgsql.Composed:
 
 class DdsStage:
     name = NAME
+    layer = "dds"  # the schema it writes
 
     def __init__(self, load_src: str):
         self.load_src = load_src

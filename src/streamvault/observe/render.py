@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from streamvault.observe.status import Status
+from streamvault.observe.status import Freshness, Status
 
 _HEALTH_STYLE = {"ready": "green", "not ready": "yellow", "down": "red"}
 
@@ -21,6 +23,9 @@ def render(status: Status, rates: dict[str, float] | None = None,
     last = status.last_verify
     parts.append(Text(f"last verify: {last.describe() if last else 'never'}",
                       style="" if last is None or last.consistent else "red"))
+    if status.freshness:
+        parts.append(Text("data as of (newest source publish time committed): " + "; ".join(
+            f"{layer} {_as_of(f)}" for layer, f in status.freshness.items())))
     parts.extend(Text(f"problem: {problem}", style="red") for problem in status.problems)
     return Group(*parts)
 
@@ -56,6 +61,12 @@ def _services(status: Status, processes: dict[str, str] | None) -> Table:
             cells.append(processes.get(service.ref.key, ""))
         table.add_row(*cells)
     return table
+
+
+def _as_of(freshness: Freshness) -> str:
+    if freshness.data_as_of is None or freshness.behind_s is None:
+        return "nothing yet"
+    return f"{freshness.data_as_of.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC ({freshness.behind_s:,.1f} s ago)"
 
 
 def format_count(value: int | None) -> str:

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 import psycopg
@@ -72,9 +73,18 @@ class ServiceStatus:
         return None if self.partitions is None else sum(p.lag for p in self.partitions)
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """The newest source publish time a layer has committed, and how far behind now it is."""
+
+    data_as_of: datetime | None
+    behind_s: float | None
+
+
 @dataclass
 class Status:
     rows: dict[str, dict[str, int]]  # layer -> table -> rows; "source" counts the stg service's topic
+    freshness: dict[str, Freshness]  # layer -> freshness; empty when PostgreSQL did not answer
     parked: int | None
     parked_expired: int | None  # parked orders that waited too long and went to the dead-letter topic
     services: list[ServiceStatus]
@@ -101,6 +111,9 @@ class Status:
             "healthy": self.healthy,
             "problems": self.problems,
             "layers": self.rows,
+            "freshness": {layer: {"data_as_of": None if f.data_as_of is None else f.data_as_of.isoformat(),
+                                  "behind_s": None if f.behind_s is None else round(f.behind_s, 3)}
+                          for layer, f in self.freshness.items()},
             "parked": self.parked,
             "parked_expired": self.parked_expired,
             "services": {s.ref.key: {
@@ -114,15 +127,17 @@ class Status:
 
 
 def collect(kafka: KafkaSettings, pg: PgSettings, refs: list[ServiceRef]) -> Status:
-    with ThreadPoolExecutor(max_workers=2 + 3 * len(refs), thread_name_prefix="status") as pool:
+    with ThreadPoolExecutor(max_workers=3 + 3 * len(refs), thread_name_prefix="status") as pool:
         counts = pool.submit(_counts, pg)
         verified = pool.submit(last_verify, pg)
+        freshness = pool.submit(_freshness, pg)
         lags = [pool.submit(partition_lags, kafka, ref.group, ref.topic) for ref in refs]
         dlqs = [pool.submit(committed_messages, kafka, ref.dlq) for ref in refs]
         probes = [pool.submit(_probe, ref.url) for ref in refs]
     problems: list[str] = []
     rows = _outcome(counts, f"postgresql {pg.host}:{pg.port}", problems) or {}
     last = _outcome(verified, f"postgresql {pg.host}:{pg.port}", problems)
+    layers_freshness = _outcome(freshness, f"postgresql {pg.host}:{pg.port}", problems) or {}
     services = []
     for ref, lag, dlq, probe in zip(refs, lags, dlqs, probes):
         health = probe.result()
@@ -135,7 +150,7 @@ def collect(kafka: KafkaSettings, pg: PgSettings, refs: list[ServiceRef]) -> Sta
     source = next((s for s in services if s.ref.key == "stg" and s.partitions is not None), None)
     if source:
         rows = {"source": {source.ref.topic: sum(p.end for p in source.partitions)}, **rows}
-    return Status(rows, parked, parked_expired, services, list(dict.fromkeys(problems)), last)
+    return Status(rows, layers_freshness, parked, parked_expired, services, list(dict.fromkeys(problems)), last)
 
 
 def _counts(pg: PgSettings) -> dict[str, dict[str, int]]:
@@ -148,6 +163,12 @@ def _counts(pg: PgSettings) -> dict[str, dict[str, int]]:
         layer, table = name.split(".")
         rows.setdefault(layer, {})[table] = value
     return rows
+
+
+def _freshness(pg: PgSettings) -> dict[str, Freshness]:
+    with psycopg.connect(pg.conninfo(), connect_timeout=3, autocommit=True) as conn:
+        rows = conn.execute(sql("streamvault.observe", "freshness.sql")).fetchall()
+    return {layer: Freshness(data_as_of, behind_s) for layer, data_as_of, behind_s in rows}
 
 
 def _probe(url: str) -> Health:

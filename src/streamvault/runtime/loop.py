@@ -20,12 +20,14 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from streamvault.config import KafkaSettings, PgSettings
 from streamvault.kafka.clients import ensure_topics, transactional_consumer, transactional_producer
-from streamvault.kafka.limits import TopicLimits, topic_limits
+from streamvault.kafka.limits import Headers, TopicLimits, topic_limits
 from streamvault.runtime import metrics
 from streamvault.runtime.database import connection_pool
 from streamvault.runtime.diagnosis import explain
 from streamvault.runtime.faults import ServiceFault, describe, is_transient, refused_by_postgres
+from streamvault.runtime.freshness import BatchFreshness
 from streamvault.runtime.http import create_app, serve_in_background
+from streamvault.runtime.intake import take_batch
 from streamvault.runtime.logs import DeadLetterLog, Summary, event
 from streamvault.runtime.outage import KafkaOutage
 from streamvault.runtime.settings import RuntimeSettings
@@ -97,14 +99,16 @@ class ServiceLoop:
         """What this process is and serves, in one line."""
         servers = self.servers
         event(log, logging.INFO, "started",
-              "%s %s started as %s: %s -> %s (dead letters: %s) as group %s; batches of up to %d messages or %d ms; "
-              "HTTP port %s; servers %s", self._label, version("streamvault"), self.runtime.instance_id,
-              self.topics.source, self.topics.destination or "PostgreSQL only", self.topics.dlq, self.group,
-              self.runtime.batch_size, self.runtime.batch_timeout_ms, self.runtime.http_port,
+              "%s %s started as %s: %s -> %s (dead letters: %s) as group %s; batches of up to %d messages, "
+              "lingering %g ms while more arrive, %d ms at most; HTTP port %s; servers %s", self._label,
+              version("streamvault"), self.runtime.instance_id, self.topics.source,
+              self.topics.destination or "PostgreSQL only", self.topics.dlq, self.group, self.runtime.batch_size,
+              self.runtime.batch_linger_ms, self.runtime.batch_timeout_ms, self.runtime.http_port,
               ", ".join(f"{name} {where}" for name, where in servers.items()),
               version=version("streamvault"), source_topic=self.topics.source,
               destination_topic=self.topics.destination, dlq_topic=self.topics.dlq, group=self.group,
-              batch_size=self.runtime.batch_size, batch_timeout_ms=self.runtime.batch_timeout_ms,
+              batch_size=self.runtime.batch_size, batch_linger_ms=self.runtime.batch_linger_ms,
+              batch_timeout_ms=self.runtime.batch_timeout_ms,
               http_port=self.runtime.http_port, servers=servers)
 
     def _request_stop(self, *_: object) -> None:
@@ -206,7 +210,8 @@ class ServiceLoop:
 
     def _tick(self) -> None:
         self.last_tick = time.monotonic()
-        messages = self._consumer.consume(self.runtime.batch_size, self.runtime.batch_timeout_ms / 1000)
+        messages = take_batch(self._consumer, self.runtime.batch_size, self.runtime.batch_timeout_ms / 1000,
+                              self.runtime.batch_linger_ms / 1000)
         messages = [m for m in messages if not self._is_error(m)]
         if messages and not self._attempt(lambda: self._process(messages), rewind=messages):
             return
@@ -260,25 +265,28 @@ class ServiceLoop:
     def _process(self, messages: list[Message]) -> None:
         started = time.perf_counter()
         records, rejects, unexplained = self._decode(messages)
+        freshness = BatchFreshness.of(messages)
         self._step = KAFKA
         producer = self.producer
         producer.begin_transaction()
         self._step = LOADING
         with self.pool.connection() as conn:
             with conn.transaction():
-                outputs, load_rejects, load_unexplained = self._load_isolating(conn, records)
+                outputs, load_rejects, load_unexplained = self._load_isolating(conn, records, freshness.headers)
                 unexplained += load_unexplained
                 if len(unexplained) >= 2 and len(rejects) + len(load_rejects) == len(messages):
                     raise ServiceFault(f"none of {len(messages)} messages could be loaded, each failing on its "
                                        f"own, e.g. {describe(unexplained[0])}")
+                freshness.record(conn, self.stage.layer, self.runtime.instance_id)
         rejects += load_rejects
         self._step = KAFKA
         for output in outputs:
-            self._produce(self.topics.destination, output.key, output.value)
+            self._produce(self.topics.destination, output.key, output.value, freshness.headers)
         for message, reason in rejects:
             self._dead_letter(DeadLetter.of(message, reason))
         producer.send_offsets_to_transaction(_next_offsets(messages), self._consumer.consumer_group_metadata(), 30)
         _commit(producer)
+        freshness.observe(self._label)
 
         seconds = time.perf_counter() - started
         metrics.messages_in.labels(self._label).inc(len(messages))
@@ -304,7 +312,7 @@ class ServiceLoop:
                 unexplained.append(exc)
         return records, rejects, unexplained
 
-    def _load_isolating(self, conn: psycopg.Connection, records: list[Record]
+    def _load_isolating(self, conn: psycopg.Connection, records: list[Record], headers: Headers | None
                         ) -> tuple[list[Output], Rejects, list[Exception]]:
         """Load the batch; if it fails for a reason that may be a message's, bisect (with savepoints) to the
         messages that fail on their own. Returns the outputs, the rejected messages with their reasons, and
@@ -314,7 +322,7 @@ class ServiceLoop:
         try:
             with conn.transaction():
                 outputs = self.stage.load(conn, records)
-                self._check_sizes(outputs)
+                self._check_sizes(outputs, headers)
                 return outputs, [], []
         except Exception as exc:
             if is_transient(exc):
@@ -322,8 +330,8 @@ class ServiceLoop:
             if len(records) == 1:
                 return [], [(records[0].message, self._reason(exc))], [] if _explained(exc) else [exc]
         middle = len(records) // 2
-        left = self._load_isolating(conn, records[:middle])
-        right = self._load_isolating(conn, records[middle:])
+        left = self._load_isolating(conn, records[:middle], headers)
+        right = self._load_isolating(conn, records[middle:], headers)
         return left[0] + right[0], left[1] + right[1], left[2] + right[2]
 
     def _reason(self, exc: Exception) -> str:
@@ -333,7 +341,7 @@ class ServiceLoop:
             return f"rejected by PostgreSQL: {describe(exc)}"
         return f"{self._label} failed on this message: {describe(exc)}"
 
-    def _check_sizes(self, outputs: list[Output]) -> None:
+    def _check_sizes(self, outputs: list[Output], headers: Headers | None) -> None:
         """An output the destination topic cannot take is a property of its message: reject it (inside the
         savepoint, so bisection finds the message and its writes are undone)."""
         topic = self.topics.destination
@@ -341,7 +349,7 @@ class ServiceLoop:
             return
         safe = self.limits.safe_value_bytes(topic)
         for output in outputs:
-            if len(output.value) > safe and not self.limits.fits(topic, output.key, output.value):
+            if len(output.value) > safe and not self.limits.fits(topic, output.key, output.value, headers or []):
                 raise Rejected(f"its output of {len(output.value)} bytes exceeds the {self.limits.limit(topic)}-byte "
                                f"message limit of topic {topic}")
 

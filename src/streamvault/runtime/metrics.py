@@ -22,3 +22,6 @@ consumer_lag = Gauge("streamvault_consumer_lag", "Messages behind the end of the
                      ["service", "topic", "partition"])
 batch_failures = Counter("streamvault_batch_failures_total", "Batches aborted and retried", ["service", "reason"])
 ready = Gauge("streamvault_ready", "1 when the service is ready", ["service"])
+freshness_seconds = Histogram("streamvault_freshness_seconds",
+                              "Source publish time of a message -> this service's commit of it", ["service"],
+                              buckets=(0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5, 10, 30, 60, 300))

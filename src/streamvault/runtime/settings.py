@@ -16,6 +16,9 @@ class RuntimeSettings(BaseSettings):
     http_port: int | None = None
     batch_size: int = Field(5000, ge=1, le=50_000, validation_alias="STREAMVAULT_BATCH_SIZE")
     batch_timeout_ms: int = Field(200, ge=1, le=60_000, validation_alias="STREAMVAULT_BATCH_TIMEOUT_MS")
+    # Once a batch has its first message: how long to wait for more, again while more keep coming
+    # (runtime/intake.py); never past the batch timeout.
+    batch_linger_ms: float = Field(5, ge=0, le=60_000, validation_alias="STREAMVAULT_BATCH_LINGER_MS")
     # Stable per replica (a StatefulSet pod name): the transactional.id, so a restart fences its predecessor.
     instance_id: str = Field(default_factory=socket.gethostname, validation_alias="STREAMVAULT_INSTANCE_ID")
     topic_partitions: int = Field(3, ge=1, validation_alias="STREAMVAULT_TOPIC_PARTITIONS")

@@ -72,6 +72,7 @@ class Topics:
 
 class Stage(Protocol[T]):
     name: str
+    layer: str  # its PostgreSQL schema: stg, dds or cdm
 
     def decode(self, raw: bytes) -> T:
         """Parse and validate one message; raise Rejected for bad input. Pure: no I/O."""

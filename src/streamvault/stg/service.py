@@ -35,6 +35,7 @@ class _Routed(NamedTuple):
 
 class StgStage:
     name = NAME
+    layer = "stg"  # the schema it writes
 
     def __init__(self, reference: ReferenceData, parking: ParkedOrders):
         self.reference = reference

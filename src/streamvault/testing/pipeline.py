@@ -152,11 +152,13 @@ class Pipeline:
     def exit_codes(self) -> dict[str, int | None]:
         return {f"{r.service}-{r.index}": r.process.poll() for r in self.running.values() if r.process}
 
+    def url(self, service: str, path: str, index: int = 0) -> str:
+        return f"http://127.0.0.1:{self.running[(service, index)].http_port}{path}"
+
     def probe(self, service: str, path: str, index: int = 0) -> int:
         """HTTP status of a replica's endpoint (0 when it does not answer)."""
-        url = f"http://127.0.0.1:{self.running[(service, index)].http_port}{path}"
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(self.url(service, path, index), timeout=2) as response:
                 return response.status
         except urllib.error.HTTPError as exc:
             return exc.code

@@ -49,10 +49,23 @@
     return {body: await response.json(), etag: response.headers.get('ETag')};
   }
 
+  let dataAsOf = null;  // the newest source publish time the marts include (Date), from /api/kpis
+
+  /** "Data as of …": how far behind now the marts are, recomputed at every poll, changed or not. */
+  function showDataAsOf() {
+    const element = document.getElementById('data-as-of');
+    element.hidden = dataAsOf === null;
+    if (dataAsOf === null) return;
+    const seconds = Math.max(0, (Date.now() - dataAsOf.getTime()) / 1000);
+    element.textContent = fill(texts.data_as_of, {time: dateTime.format(dataAsOf), seconds: numbers.format(
+      Math.round(seconds * 10) / 10)});
+  }
+
   async function refreshKpis() {
     const changed = await fetchChanged('kpis', config.kpisUrl);
     if (!changed) return;
     const kpis = changed.body;
+    dataAsOf = kpis.data_as_of ? new Date(kpis.data_as_of) : null;
     for (const element of document.querySelectorAll('[data-kpi]')) {
       const value = kpis[element.dataset.kpi];
       element.textContent = element.dataset.kpi === 'newest_data_at'
@@ -178,6 +191,7 @@
   async function pollOnce() {
     try {
       await Promise.all([refreshKpis(), ...charts.map(refreshChart)]);
+      showDataAsOf();
       lastSuccess = new Date();
       setStatus(true);
     } catch (error) {

@@ -1,0 +1,180 @@
+"""Soak: the pipeline under a steady stream for an hour, sampled for what must stay flat.
+
+Against the running local stack (not in CI): STG, DDS and CDM with their own defaults, `streamvault
+generate --rate R` streaming into their source topic, and probe orders timed from publish to the marts
+(testing/probes.py) all the time. Every `--sample-seconds` it records the RSS of every process, each
+service's consumer lag, the probes' freshness percentiles, each service's committed messages per minute
+and its mean "source publish -> commit" (from /metrics). Writes soak.csv, soak.png (one panel per
+measure) and soak.json (the flatness figures: RSS and p99 of the last 10 minutes against minutes 5-15,
+and the lag trend) into `--out`. Usage: `streamvault stack up`, then
+`python benchmarks/soak.py --minutes 60 --rate 1000 --out DIR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 (the backend is chosen first)
+
+from streamvault import config  # noqa: E402
+from streamvault.kafka.lag import partition_lags  # noqa: E402
+from streamvault.testing.pipeline import SERVICES, Pipeline  # noqa: E402
+from streamvault.testing.probes import Probes, histograms, hop_summary, percentiles  # noqa: E402
+from streamvault.testing.procfs import memory_mib  # noqa: E402
+from streamvault.testing.streaming import order_stream, process_ids, running_pipeline  # noqa: E402
+from streamvault.testing.support import load_stack_env, pg_connect, redis_client, scratch_database  # noqa: E402
+
+PANELS = (("rss_mib", "RSS (MiB)"), ("lag", "consumer lag (messages)"),
+          ("probe_ms", "publish -> marts, probes (ms)"), ("per_min", "committed messages per minute"),
+          ("fresh_mean_ms", "source publish -> commit, mean (ms)"))
+
+
+def counter(metrics_url: str, name: str) -> float:
+    """A service's counter from its /metrics text (one label set per service)."""
+    with urllib.request.urlopen(metrics_url, timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: config.KafkaSettings,
+           previous: dict, minute: float) -> dict:
+    """One row of the CSV; `previous` holds the last readings of the counters and histograms (updated)."""
+    row: dict[str, float | None] = {"minute": round(minute, 2)}
+    for name, pid in pids.items():
+        try:
+            row[f"rss_mib.{name}"] = memory_mib(pid)["now"]
+        except OSError:
+            row[f"rss_mib.{name}"] = None
+    for service in SERVICES:
+        row[f"lag.{service}"] = sum(p.lag for p in partition_lags(kafka, pipeline.group(service),
+                                                                   pipeline.topic(service)))
+    latencies = probes.take()
+    for key, value in percentiles(latencies).items():
+        row[f"probe_ms.{key}"] = value
+    row["probes"], row["probes_missing"] = len(latencies), probes.missing
+    for service in SERVICES:
+        url = pipeline.url(service, "/metrics")
+        now, consumed, hist = time.monotonic(), counter(url, "streamvault_messages_in_total"), histograms(url)
+        last = previous.get(service)
+        if last is not None:
+            row[f"per_min.{service}"] = round((consumed - last[1]) * 60 / (now - last[0]))
+            mean = hop_summary(last[2], hist).get("mean_s")
+            row[f"fresh_mean_ms.{service}"] = None if mean is None else round(mean * 1000, 1)
+        previous[service] = (now, consumed, hist)
+    return row
+
+
+def flatness(rows: list[dict], minutes: float) -> dict:
+    """RSS and probe p99 of the last 10 minutes against minutes 5-15 (ratio, 1.0 = flat); lag trend."""
+    early = [r for r in rows if 5 <= r["minute"] < 15]
+    late = [r for r in rows if r["minute"] >= minutes - 10]
+
+    def ratio(column: str) -> float | None:
+        before = [r[column] for r in early if r.get(column) is not None]
+        after = [r[column] for r in late if r.get(column) is not None]
+        if not before or not after or not statistics.mean(before):
+            return None
+        return round(statistics.mean(after) / statistics.mean(before), 3)
+
+    columns = {key for row in rows for key in row}
+    figures = {column: ratio(column) for column in sorted(columns) if column.startswith("rss_mib.")}
+    figures["probe_ms.p99"] = ratio("probe_ms.p99")
+    for service in SERVICES:
+        early_lag = [r[f"lag.{service}"] for r in early]
+        late_lag = [r[f"lag.{service}"] for r in late]
+        figures[f"lag.{service}"] = {"minutes_5_15_mean": round(statistics.mean(early_lag)) if early_lag else None,
+                                     "last_10_mean": round(statistics.mean(late_lag)) if late_lag else None,
+                                     "last_10_max": max(late_lag, default=None)}
+    return figures
+
+
+def plot(rows: list[dict], path: Path, title: str) -> None:
+    figure, axes = plt.subplots(len(PANELS), 1, figsize=(10, 3 * len(PANELS)), sharex=True)
+    minutes = [r["minute"] for r in rows]
+    for axis, (prefix, label) in zip(axes, PANELS):
+        for column in sorted({k for r in rows for k in r if k.startswith(prefix + ".")}):
+            axis.plot(minutes, [r.get(column) for r in rows], label=column.split(".", 1)[1])
+        axis.set_ylabel(label)
+        axis.legend(loc="upper left", fontsize="small", ncol=4)
+        axis.grid(alpha=0.3)
+    axes[-1].set_xlabel("minutes")
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=60)
+    parser.add_argument("--rate", type=float, default=1000, help="orders per second")
+    parser.add_argument("--sample-seconds", type=float, default=30)
+    parser.add_argument("--probe-interval-ms", type=float, default=200)
+    parser.add_argument("--out", type=Path, default=Path("soak"))
+    parser.add_argument("--seed", type=int, default=int(time.time()))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    load_stack_env()
+    kafka = config.load(config.KafkaSettings)
+    rows: list[dict] = []
+    with scratch_database("soak") as database, \
+            running_pipeline(database, 5000, "streamvault-soak-") as pipeline, \
+            redis_client() as redis, \
+            pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": database}, autocommit=True) as conn:
+        conn.read_only = True
+        probes = Probes(redis, conn, pipeline.source_topic, interval_s=args.probe_interval_ms / 1000)
+        with order_stream(pipeline.source_topic, args.rate, args.seed) as (generator, achieved):
+            pids = {name: ids[0] for name, ids in process_ids(pipeline).items()} | {"generator": generator.pid}
+            previous: dict = {}
+            done = threading.Event()
+            # Its own thread: a slow sample never delays the probes' polls (which would add to their times).
+            prober = threading.Thread(target=lambda: probe_until(probes, done), daemon=True)
+            prober.start()
+            started = time.monotonic()
+            try:
+                for number in range(1, int(args.minutes * 60 / args.sample_seconds) + 1):
+                    time.sleep(max(0.0, started + number * args.sample_seconds - time.monotonic()))
+                    rows.append(sample(pipeline, pids, probes, kafka, previous,
+                                       (time.monotonic() - started) / 60))
+                    write_csv(rows, args.out / "soak.csv")
+            finally:
+                done.set()
+                prober.join()
+        summary = {"benchmark": "soak", "minutes": args.minutes, "rate": args.rate, "achieved": achieved,
+                   "flatness": flatness(rows, args.minutes), "load_average_15m": os.getloadavg()[2]}
+    plot(rows, args.out / "soak.png", f"soak: {args.minutes:g} min at {args.rate:g} orders/s "
+                                      f"(achieved {achieved.get('orders_per_s')}/s)")
+    (args.out / "soak.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary))
+
+
+def probe_until(probes: Probes, done: threading.Event) -> None:
+    probes.start()
+    while not done.is_set():
+        probes.step()
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    """Rewritten at every sample, so a soak cut short still leaves its data."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

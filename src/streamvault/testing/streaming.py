@@ -1,0 +1,66 @@
+"""A pipeline fed by a steady order stream, for the freshness benchmark and the soak."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from streamvault.stack import Stack
+from streamvault.testing.pipeline import SERVICES, Pipeline, service_defaults
+
+_GENERATED = re.compile(r"generated (\d+) orders \((\d+) versions")
+
+
+@contextmanager
+def running_pipeline(database: str, batch_size: int, log_prefix: str) -> Iterator[Pipeline]:
+    """The three services with their own defaults, on their own topics, ready; stopped and their
+    topics deleted afterwards."""
+    pipeline = Pipeline(database=database, log_dir=Path(tempfile.mkdtemp(prefix=log_prefix)), batch_size=batch_size,
+                        overrides=service_defaults())
+    try:
+        pipeline.prepare()
+        pipeline.start_all()
+        while any(pipeline.probe(s, "/ready", i) != 200 for s, i in pipeline.running):
+            time.sleep(0.1)
+        yield pipeline
+    finally:
+        pipeline.stop_all()
+        pipeline.delete_topics()
+
+
+@contextmanager
+def order_stream(topic: str, rate: float, seed: int) -> Iterator[tuple[subprocess.Popen, dict]]:
+    """`streamvault generate --rate` in a child process; on exit, what it sent and how fast is filled in."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamvault", "generate", "--rate", str(rate), "--topic", topic, "--seed", str(seed),
+         "--users", "5000", "--restaurants", "50", "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started, result = time.monotonic(), {}
+    try:
+        yield process, result
+    finally:
+        process.send_signal(signal.SIGINT)  # it finishes the orders it started and prints what it sent
+        output, _ = process.communicate(timeout=300)
+        seconds = time.monotonic() - started
+        found = _GENERATED.search(output)
+        if found is None:  # e.g. Ctrl-C landing inside the producer's flush: the samples still count
+            result.update(error=f"the generator printed no summary: {output.strip()[-300:]}")
+            return
+        orders, versions = int(found[1]), int(found[2])
+        result.update(orders=orders, versions=versions, seconds=round(seconds, 1),
+                      orders_per_s=round(orders / seconds), versions_per_s=round(versions / seconds))
+
+
+def process_ids(pipeline: Pipeline) -> dict[str, list[int]]:
+    """Each server's and each service's process ids (procfs counts their children with them)."""
+    servers = {server["name"]: [server["pid"]] for server in Stack().status()}
+    services = {service: [r.process.pid for (s, _), r in pipeline.running.items() if s == service]
+                for service in SERVICES}
+    return {**servers, **services}
