@@ -3,7 +3,7 @@
 #   docker run IMAGE migrate           (one-shot, idempotent)
 #   docker run IMAGE dashboard --host 0.0.0.0   (port 8050)
 #   docker run IMAGE generate ...      (demo data)
-# Settings are environment variables (SPEC §4; see docs/deploy.md).
+# Settings are environment variables (docs/spec.md §4; see docs/deploy.md).
 
 ARG PYTHON_IMAGE=python:3.11-slim
 

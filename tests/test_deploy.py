@@ -39,7 +39,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 # whose schemas kubernetes-validate ships.
 KUBERNETES_VERSIONS = ("1.30", kubernetes_validate.utils.major_minor(kubernetes_validate.utils.latest_version()))
 
-# SPEC §4: the course template's names, which existing Helm values rely on.
+# docs/spec.md §4: the course template's names, which existing Helm values rely on.
 KAFKA_ADDRESS = ["KAFKA_HOST", "KAFKA_PORT"]
 KAFKA_LOGIN = ["KAFKA_CONSUMER_USERNAME", "KAFKA_CONSUMER_PASSWORD"]
 KAFKA_ROUTE = ["KAFKA_CONSUMER_GROUP", "KAFKA_SOURCE_TOPIC", "KAFKA_DESTINATION_TOPIC"]
@@ -117,7 +117,7 @@ def test_wheels_are_built_in_one_stage_and_installed_in_a_slim_python_3_11_one()
 SERVERS = {"kafka", "postgres", "redis"}
 STREAMVAULT = {"migrate", "stg", "dds", "cdm", "dashboard", "generator"}
 # What each streamvault process uses (services.py, cli.py, generator/cli.py, dashboard/cli.py): the
-# servers it connects to, and the SPEC §4 settings it needs there (the local Kafka has no login).
+# servers it connects to, and the docs/spec.md §4 settings it needs there (the local Kafka has no login).
 USES = {
     "migrate": ({"postgres"}, PG),
     "stg": ({"kafka", "redis", "postgres"}, KAFKA_ADDRESS + KAFKA_ROUTE + REDIS + PG),

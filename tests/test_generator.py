@@ -1,4 +1,4 @@
-"""`streamvault generate`: deterministic, SPEC §1-shaped source data with the faults asked for."""
+"""`streamvault generate`: deterministic, docs/spec.md §1-shaped source data with the faults asked for."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The pipeline on a real three-broker KRaft cluster (`stack up --brokers 3`): replicated topics, a broker or
-the active controller killed mid-run, two brokers down below min.insync.replicas; nothing lost (SPEC §3).
+the active controller killed mid-run, two brokers down below min.insync.replicas; nothing lost (docs/spec.md §3).
 
 One cluster for the module, in a state folder of its own on free ports, with its own PostgreSQL and Redis.
 Only processes started from that folder are ever signalled (their pids come from its pid files).

@@ -1,4 +1,4 @@
-"""One message the service cannot handle is dead-lettered with its reason, and the partition goes on (SPEC §3).
+"""One message the service cannot handle is dead-lettered with its reason, and the partition goes on (docs/spec.md §3).
 
 A failure of the service itself, hitting every record, is not the data's fault: nothing is dead-lettered,
 the batch is retried and the service says it is not ready.

@@ -1,4 +1,4 @@
-"""`streamvault migrate` creates every SPEC §2 table once; re-running changes nothing; a database it cannot
+"""`streamvault migrate` creates every docs/spec.md §2 table once; re-running changes nothing; a database it cannot
 migrate gets one line saying what to do, exit code 2."""
 
 from __future__ import annotations

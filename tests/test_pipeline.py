@@ -1,4 +1,4 @@
-"""The three services end to end against real Kafka, PostgreSQL and Redis: exactly-once effects (SPEC §3).
+"""The three services end to end against real Kafka, PostgreSQL and Redis: exactly-once effects (docs/spec.md §3).
 
 Every test publishes a generated timeline with all kinds of faults and compares the warehouse with
 an expectation computed independently from the same bytes (streamvault/testing/expected.py).

@@ -51,7 +51,7 @@ def _users(client, count: int) -> list[str]:
 
 
 def test_the_cache_keeps_at_most_its_bound_of_records_however_many_ids_pass(stack):
-    """Memory is bounded by settings, never by the number of users ever seen (SPEC §3)."""
+    """Memory is bounded by settings, never by the number of users ever seen (docs/spec.md §3)."""
     client = redis_client()
     ids = _users(client, 5000)
     reference = ReferenceData(client, max_age_s=3600, max_entries=1000)

@@ -1,5 +1,5 @@
 """A problem of the servers is never taken for bad data: the batch waits, the service says why it is not
-ready, and it resumes by itself (SPEC §3). Nothing is dead-lettered for it."""
+ready, and it resumes by itself (docs/spec.md §3). Nothing is dead-lettered for it."""
 
 from __future__ import annotations
 

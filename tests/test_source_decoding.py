@@ -31,7 +31,7 @@ def test_an_order_payload_is_checked_against_the_contract():
 
 
 def test_times_with_an_offset_become_naive_utc_and_times_without_one_are_utc_already():
-    """SPEC's times are UTC; an offset is honoured, so every layer compares instants, not wall clocks."""
+    """docs/spec.md's times are UTC; an offset is honoured, so every layer compares instants, not wall clocks."""
     order = (b'{"object_id": 1, "object_type": "order", "sent_dttm": "2024-05-02T09:00:05Z", "payload": {'
              b'"restaurant": {"id": "0123456789abcdef01234567"}, "user": {"id": "0123456789abcdef01234567"},'
              b'"date": "2024-05-02 08:00:00", "order_items": [{"id": "d", "name": "n", "price": 1, "quantity": 1}],'

@@ -1,5 +1,5 @@
-"""One version order everywhere (SPEC §3): times are UTC instants, then `sent_dttm` breaks a tie; a name
-holds from when the source says it held (SPEC §2.3). Hand-written messages on the real services."""
+"""One version order everywhere (docs/spec.md §3): times are UTC instants, then `sent_dttm` breaks a tie; a name
+holds from when the source says it held (docs/spec.md §2.3). Hand-written messages on the real services."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def category_counters(conn, user_id: str) -> dict[str, tuple[str, int]]:
 
 
 def test_a_new_version_of_an_old_order_never_brings_back_an_old_dish_name(pipeline):
-    """A dish name holds from the date of the order that carries it (SPEC §2.3), not from the version's
+    """A dish name holds from the date of the order that carries it (docs/spec.md §2.3), not from the version's
     update_ts: cancelling the 10:00 order at 12:00 leaves the name sold at 11:00, in dds and in every
     user's counters."""
     u, other, r, dish = new_id(), new_id(), new_id(), new_id()

@@ -1,4 +1,4 @@
-"""Settings from environment variables (SPEC §4), validated once at start.
+"""Settings from environment variables (docs/spec.md §4), validated once at start.
 
 Variable names are the course template's, so existing Helm values keep working. Each group
 reads its own prefix. A server whose connection settings the environment leaves all unset comes

@@ -1,4 +1,4 @@
-"""The dashboard's JSON API over known marts: each chart is its SPEC §2.4 aggregate, biggest first,
+"""The dashboard's JSON API over known marts: each chart is its docs/spec.md §2.4 aggregate, biggest first,
 read through the read-only role."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from streamvault.config import DashboardSettings, PgSettings
 from streamvault.dashboard import create_app
 from streamvault.testing.support import pg_connect
 
-# SPEC §2.4 over marts.PRODUCTS / marts.CATEGORIES, worked out by hand. Ties: by name.
+# docs/spec.md §2.4 over marts.PRODUCTS / marts.CATEGORIES, worked out by hand. Ties: by name.
 EXPECTED = {
     "categories-by-users": [("Десерты", 3), ("Супы", 3), ("Горячее", 1), ("Салаты", 1)],
     "categories-by-orders": [("Супы", 5), ("Десерты", 4), ("Горячее", 2), ("Салаты", 1)],

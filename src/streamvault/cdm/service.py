@@ -1,4 +1,4 @@
-"""CDM: the two marts, maintained incrementally from DDS order versions (SPEC §2.3)."""
+"""CDM: the two marts, maintained incrementally from DDS order versions (docs/spec.md §2.3)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def order_row(message: DdsOrderMessage) -> tuple:
 
 
 def newest_names(messages: list[DdsOrderMessage]) -> tuple[list[tuple], list[tuple]]:
-    """(id, name, effective time) per dish and per category: the batch's newest name of each (SPEC §2.3).
+    """(id, name, effective time) per dish and per category: the batch's newest name of each (docs/spec.md §2.3).
     A dish's name holds from the order's date, a category's from the restaurant record's time; of two
     names at one time the greater wins, as in names.sql."""
     dishes: dict = {}

@@ -24,7 +24,7 @@ class DdsOrderMessage(Contract):
     update_ts: datetime
     sent_dttm: datetime
     products: list[DdsProduct]
-    # When the names hold from (SPEC §2.3): the dishes' from the order's date, the categories' from the
+    # When the names hold from (docs/spec.md §2.3): the dishes' from the order's date, the categories' from the
     # restaurant record's time. A schema 1 message (in flight across an upgrade) does not say: its names
     # yield to any dated one.
     date: datetime = datetime.min

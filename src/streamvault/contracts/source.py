@@ -1,4 +1,4 @@
-"""The source system's contracts (SPEC §1): fixed, not ours. Validation here decides what is "bad input".
+"""The source system's contracts (docs/spec.md §1): fixed, not ours. Validation here decides what is "bad input".
 
 Times leave this module as naive UTC (see `utc`), so every layer compares instants, never wall clocks.
 """
@@ -23,9 +23,9 @@ MAX_MESSAGE_BYTES = 1_048_576
 
 
 def utc(moment: datetime) -> datetime:
-    """SPEC's times are UTC: a time without an offset is UTC already; one with an offset (`Z`, `+03:00`)
+    """docs/spec.md's times are UTC: a time without an offset is UTC already; one with an offset (`Z`, `+03:00`)
     becomes the same instant in UTC. Naive either way, like PostgreSQL's `timestamp` columns, which would
-    otherwise drop the offset and keep the wall clock. (The generator builds these contracts with SPEC's
+    otherwise drop the offset and keep the wall clock. (The generator builds these contracts with docs/spec.md's
     text times to encode them: text passes unchanged.)"""
     if not isinstance(moment, datetime) or moment.tzinfo is None:
         return moment

@@ -26,7 +26,7 @@ class StgProduct(Contract):
     id: str
     price: float
     quantity: int
-    name: str      # as ordered: it holds from the order's date (SPEC §2.3)
+    name: str      # as ordered: it holds from the order's date (docs/spec.md §2.3)
     category: str  # from the restaurant's menu
 
 

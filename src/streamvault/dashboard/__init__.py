@@ -1,4 +1,4 @@
-"""The live dashboard of SPEC §2.4 (`streamvault dashboard`) and its BI exports."""
+"""The live dashboard of docs/spec.md §2.4 (`streamvault dashboard`) and its BI exports."""
 
 from streamvault.dashboard.app import create_app
 

@@ -1,4 +1,4 @@
-"""The four charts of the original DataLens dashboard (SPEC §2.4): one registry for the page, the
+"""The four charts of the original DataLens dashboard (docs/spec.md §2.4): one registry for the page, the
 JSON API and the Superset export, so a title or a view name is written once."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ class Satellite:
     # replica writes them. Names of users' dishes and restaurants are written by every replica.
     one_partition: bool = False
     # Orders: two versions may share an update_ts (1-second resolution); the later sent is the newer
-    # (SPEC §3), so a row records its sent_dttm too. A name has its effective time only.
+    # (docs/spec.md §3), so a row records its sent_dttm too. A name has its effective time only.
     sent_ordered: bool = False
 
     @property

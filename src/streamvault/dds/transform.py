@@ -19,7 +19,7 @@ from streamvault.runtime.stage import strict_decoder
 decode = strict_decoder(StgOrderMessage, "STG message")
 _effective = itemgetter(0)
 
-# A version's place in the source's order (SPEC §3): its effective time, then, for order versions, its
+# A version's place in the source's order (docs/spec.md §3): its effective time, then, for order versions, its
 # sent_dttm; a name has no sent time and takes NEVER.
 Moment = tuple[datetime, datetime]
 NEVER = datetime(1, 1, 1)
@@ -131,7 +131,7 @@ def vault_rows(messages: list[StgOrderMessage]) -> VaultRows:
             moment, hash_diff(model.S_ORDER_COST.name, p.cost, p.payment), (p.cost, p.payment))))
         order_status[order].append(_version((moment, _status_hashdiff(p.status), (p.status,))))
         products: dict[HashKey, DdsProduct] = {}
-        placed = (p.date, NEVER)  # when every dish name of the order holds from (SPEC §2.3)
+        placed = (p.date, NEVER)  # when every dish name of the order holds from (docs/spec.md §2.3)
         for item in p.products:
             dish = _dish(item.id, item.name, item.category, p.restaurant.id)
             h_product[dish.product] = dish.h_product

@@ -1,4 +1,4 @@
-"""`streamvault generate`: a simulator of the source system (SPEC §1), usable as a library by tests.
+"""`streamvault generate`: a simulator of the source system (docs/spec.md §1), usable as a library by tests.
 
     timeline = build_timeline(GeneratorOptions(seed=7, orders=1000))  # pure, deterministic
     publish(timeline, kafka_settings, redis_settings, topic)            # writes it in order

@@ -53,7 +53,7 @@ def _share(flag: str, text: str):
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: when stderr is a terminal].")
 def generate(orders: int | None, rate: float | None, duration: float | None, seed: int | None, topic: str | None,
              start: datetime, first_id: int | None, progress: bool | None, **counts_and_shares: float) -> None:
-    """Simulate the source system: reference data into Redis, orders into Kafka (SPEC §1)."""
+    """Simulate the source system: reference data into Redis, orders into Kafka (docs/spec.md §1)."""
     kafka, redis_settings = settings(config.KafkaSettings), settings(config.RedisSettings)
     topic = topic or kafka.source_topic or DEFAULT_TOPIC
     if seed is None:

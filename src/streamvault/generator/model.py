@@ -143,6 +143,6 @@ class Timeline:
 
 
 def fmt(moment: datetime) -> str:
-    """SPEC §1 wire format: "YYYY-MM-DD HH:MM:SS" (msgspec itself would write RFC 3339 with a "T").
+    """docs/spec.md §1 wire format: "YYYY-MM-DD HH:MM:SS" (msgspec itself would write RFC 3339 with a "T").
     The simulated clock is naive (UTC); isoformat is several times faster than strftime."""
     return moment.isoformat(" ", "seconds")

@@ -1,7 +1,7 @@
 """Realistic Russian vocabulary: people, logins, restaurants, dishes.
 
 A few names are awkward on purpose (quotes, «ёлочки», apostrophes, HTML, SQL, emoji, backslashes):
-SPEC §1 says names may contain any characters, so the pipeline must carry them through unharmed.
+docs/spec.md §1 says names may contain any characters, so the pipeline must carry them through unharmed.
 """
 
 from __future__ import annotations

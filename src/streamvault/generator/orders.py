@@ -1,4 +1,4 @@
-"""Source objects for the order topic (SPEC §1.1): orders, their later versions, other object types."""
+"""Source objects for the order topic (docs/spec.md §1.1): orders, their later versions, other object types."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def new_order(rng: random.Random, object_id: int, user_id: str, restaurant_id: s
     bonus_payment = min(cost, rng.randint(1, 50) * 1000) if rng.random() < 0.2 else 0
     payment = cost - bonus_payment
     bonus_grant = 0 if bonus_payment else payment // 20
-    # Timestamps: the contract types them as datetime for decoding; on the wire they are SPEC's text form.
+    # Timestamps: the contract types them as datetime for decoding; on the wire they are docs/spec.md's text form.
     payload = OrderPayload(
         restaurant=Ref(restaurant_id),
         user=Ref(user_id),

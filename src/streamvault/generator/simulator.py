@@ -45,7 +45,7 @@ class Simulator:
         self.world = World(self._rng, options.users, options.restaurants, options.start)
 
     def reference(self) -> list[Event]:
-        """The initial reference data (SPEC §1.2), to be written before any order."""
+        """The initial reference data (docs/spec.md §1.2), to be written before any order."""
         self.stats.users, self.stats.restaurants = len(self.world.users), len(self.world.restaurants)
         return [*(user.write("reference") for user in self.world.users),
                 *(restaurant.write("reference") for restaurant in self.world.restaurants)]

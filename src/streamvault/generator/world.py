@@ -1,4 +1,4 @@
-"""Reference data (SPEC §1.2): users and restaurants with menus, their popularity, and their changes."""
+"""Reference data (docs/spec.md §1.2): users and restaurants with menus, their popularity, and their changes."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class UserState:
     updated: datetime
 
     def write(self, kind: RedisKind) -> RedisWrite:
-        # The contract types update_ts_utc as datetime for decoding; on the wire it is SPEC's text form.
+        # The contract types update_ts_utc as datetime for decoding; on the wire it is docs/spec.md's text form.
         value = User(id=self.id, name=self.name, login=self.login,
                      update_ts_utc=fmt(self.updated))  # type: ignore[arg-type]
         return RedisWrite(self.id, msgspec.json.encode(value), kind)

@@ -43,7 +43,7 @@ class Server(ABC):
 
     @abstractmethod
     def env(self) -> dict[str, str]:
-        """Connection settings in SPEC §4 names: the administrator's (the owner's, on PostgreSQL)."""
+        """Connection settings in docs/spec.md §4 names: the administrator's (the owner's, on PostgreSQL)."""
 
     def login_env(self, principal: str) -> dict[str, str]:
         """A principal's connection settings on the secure stack; empty where it has no login."""

@@ -101,7 +101,7 @@ def compute(events) -> Expected:
                 expected.products.add(item["id"])
                 expected.categories.add(category_of[item["id"]])
                 expected.order_products.add((order_id, item["id"]))
-                # SPEC §2.3: a dish name carried in an order item holds from that order's `date` (when it
+                # docs/spec.md §2.3: a dish name carried in an order item holds from that order's `date` (when it
                 # was sold under that name), so a new version of an old order never brings back an old name.
                 candidate = (message["payload"]["date"], item["name"])
                 names[item["id"]] = max(names.get(item["id"], candidate), candidate)

@@ -73,7 +73,7 @@ secret: {{ $svc.credentialsSecret | default (include "streamvault.credentialsSec
       key: {{ $variable }}
 {{- end }}
 
-{{/* SPEC §4 connection settings, one block per server; each takes a login (streamvault.login + "root"). */}}
+{{/* docs/spec.md §4 connection settings, one block per server; each takes a login (streamvault.login + "root"). */}}
 {{- define "streamvault.kafkaEnv" -}}
 {{- $root := .root -}}
 - name: KAFKA_HOST

@@ -1,4 +1,4 @@
--- Newest known names of one mart's items, dishes or categories (SPEC §2.3: the latest effective time wins;
+-- Newest known names of one mart's items, dishes or categories (docs/spec.md §2.3: the latest effective time wins;
 -- of two names at one time, the greater). streamvault.cdm.service composes in the item's tables and
 -- columns (psycopg.sql). The batch has one row per item. New items get their first name.
 INSERT INTO {names} ({key}, name, effective_dt)

@@ -1,4 +1,4 @@
--- What the marts and their bookkeeping must hold according to the Data Vault alone (SPEC §2.3), as temp tables.
+-- What the marts and their bookkeeping must hold according to the Data Vault alone (docs/spec.md §2.3), as temp tables.
 -- An order counts with its current dds version; the CDM service then skips versions up to it and applies
 -- newer ones as usual. Category display names are kept (the vault's hub key ignores case; a new one starts
 -- from the hub's name).
