@@ -28,8 +28,10 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(STREAMVAULT) demo
 
+# Two workers, a module's tests on one worker (module-scoped servers start once); each worker has its own
+# session stack. Most of the suite waits on servers (outages of 20 s, restarts), so two overlap well on 2 cores.
 test: install deploy-tools superset
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile --durations=30
 
 # End-to-end throughput on the local stack, one and two replicas per service; then freshness (publish ->
 # marts) under a steady stream of 200, 1,000 and 3,000 orders/s (JSON lines; docs/performance.md).
