@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from streamvault.config import KafkaSettings
 
 READ_TIMEOUT_S = 5.0
+T = TypeVar("T")
 _COORDINATOR_BUSY = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
                      KafkaError.COORDINATOR_NOT_AVAILABLE}
+# A partition's leader moving to another broker (one was lost or came back): asked again, the next one answers.
+_LEADER_MOVING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                  KafkaError.UNKNOWN_TOPIC_OR_PART}
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ def partition_lags(settings: KafkaSettings, group: str, topic: str) -> list[Part
     try:
         partitions = _partitions(consumer, topic)
         committed = {tp.partition: tp.offset for tp in _committed(consumer, partitions)}
-        bounds = {tp.partition: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S) for tp in partitions}
+        bounds = {tp.partition: _watermarks(consumer, tp) for tp in partitions}
         # Where the group resumes: its committed offset, or the earliest one (also past retention).
         starts = {p: max(committed[p], low) for p, (low, _) in bounds.items()}
         found = _read(consumer, topic, starts, {p: high for p, (_, high) in bounds.items()}, first_only=True)
@@ -60,7 +66,7 @@ def end_offsets(settings: KafkaSettings, topic: str) -> dict[int, int]:
     """Each partition's end (high watermark) now. Raises KafkaException when Kafka does not answer."""
     consumer = _consumer(settings, f"streamvault-ends-{uuid.uuid4().hex}")
     try:
-        return {tp.partition: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S)[1]
+        return {tp.partition: _watermarks(consumer, tp)[1]
                 for tp in _partitions(consumer, topic)}
     finally:
         consumer.close()
@@ -73,7 +79,7 @@ def passed(settings: KafkaSettings, group: str, topic: str, ends: dict[int, int]
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(ends)]
         committed = {tp.partition: tp.offset for tp in _committed(consumer, partitions)}
-        lows = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=READ_TIMEOUT_S)[0] for p in ends}
+        lows = {p: _watermarks(consumer, TopicPartition(topic, p))[0] for p in ends}
         starts = {p: max(committed[p], lows[p]) for p in ends}
         found = _read(consumer, topic, starts, ends, first_only=True)
         return len(found) == len(ends) and not any(found.values())
@@ -86,8 +92,7 @@ def committed_messages(settings: KafkaSettings, topic: str) -> int | None:
     None when the reading did not reach the end in time (an open transaction holds it back)."""
     consumer = _consumer(settings, f"streamvault-count-{uuid.uuid4().hex}")
     try:
-        bounds = {tp.partition: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S)
-                  for tp in _partitions(consumer, topic)}
+        bounds = {tp.partition: _watermarks(consumer, tp) for tp in _partitions(consumer, topic)}
         found = _read(consumer, topic, {p: low for p, (low, _) in bounds.items()},
                       {p: high for p, (_, high) in bounds.items()}, first_only=False)
         return sum(found.values()) if len(found) == len(bounds) else None
@@ -103,12 +108,22 @@ def _consumer(settings: KafkaSettings, group: str) -> Consumer:
 
 def _committed(consumer: Consumer, partitions: list[TopicPartition]) -> list[TopicPartition]:
     """The group's offsets; retried while the group coordinator moves or loads (e.g. a broker just started)."""
+    return _retried(lambda: consumer.committed(partitions, timeout=READ_TIMEOUT_S), _COORDINATOR_BUSY)
+
+
+def _watermarks(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
+    """The partition's low and high watermarks; retried while its leader moves."""
+    return _retried(lambda: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S), _LEADER_MOVING)
+
+
+def _retried(call: Callable[[], T], passing: set[int]) -> T:
+    """`call`, again for up to READ_TIMEOUT_S while it fails with one of the `passing` error codes."""
     deadline = time.monotonic() + READ_TIMEOUT_S
     while True:
         try:
-            return consumer.committed(partitions, timeout=READ_TIMEOUT_S)
+            return call()
         except KafkaException as exc:
-            if exc.args[0].code() not in _COORDINATOR_BUSY or time.monotonic() >= deadline:
+            if exc.args[0].code() not in passing or time.monotonic() >= deadline:
                 raise
             time.sleep(0.2)
 

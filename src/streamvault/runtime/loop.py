@@ -19,6 +19,7 @@ import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from streamvault.config import KafkaSettings, PgSettings
+from streamvault.kafka.bounded import CallHung, within
 from streamvault.kafka.clients import ensure_topics, transactional_consumer, transactional_producer
 from streamvault.kafka.limits import Headers, TopicLimits, topic_limits
 from streamvault.runtime import metrics
@@ -38,6 +39,8 @@ Rejects = list[tuple[Message, str]]
 # What a batch in flight waits for, named in the `stuck` reason: the operator knows which server to look at.
 LOADING = "loading (PostgreSQL, Redis)"
 KAFKA = "waiting for Kafka to take its transaction"
+# send_offsets_to_transaction's own timeout is 30 s, which librdkafka may not keep (kafka/bounded.py).
+SEND_OFFSETS_BOUND_S = 60.0
 
 
 class ServiceLoop:
@@ -284,7 +287,7 @@ class ServiceLoop:
             self._produce(self.topics.destination, output.key, output.value, freshness.headers)
         for message, reason in rejects:
             self._dead_letter(DeadLetter.of(message, reason))
-        producer.send_offsets_to_transaction(_next_offsets(messages), self._consumer.consumer_group_metadata(), 30)
+        self._send_offsets(producer, messages)
         _commit(producer)
         freshness.observe(self._label)
 
@@ -361,6 +364,15 @@ class ServiceLoop:
                 return
             except BufferError:
                 self._producer.poll(0.05)
+
+    def _send_offsets(self, producer: Producer, messages: list[Message]) -> None:
+        offsets, group = _next_offsets(messages), self._consumer.consumer_group_metadata()
+        try:
+            within(lambda: producer.send_offsets_to_transaction(offsets, group, 30), SEND_OFFSETS_BOUND_S,
+                   "sending the batch's offsets to its transaction")
+        except CallHung:
+            self._producer = None  # left to its hung call: the next one's init_transactions fences it
+            raise
 
     def _dead_letter(self, letter: DeadLetter) -> None:
         """The message unchanged, with why and where from. The input fitted its topic, but the headers add

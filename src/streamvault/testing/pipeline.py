@@ -186,6 +186,11 @@ class Pipeline:
         raise AssertionError(f"pipeline not drained after {timeout:.0f}s: parked {self.parked()} (expected {parked}), "
                              f"caught up {caught_up}; logs: {self.log_dir}")
 
+    def outlive_reference_cache(self) -> None:
+        """STG reuses a Redis record it read for up to STREAMVAULT_REFERENCE_MAX_AGE_SECONDS: after this, a
+        record changed in Redis is what the next order sees."""
+        time.sleep(float(self.env("stg", 0, 0)["STREAMVAULT_REFERENCE_MAX_AGE_SECONDS"]) + 0.1)
+
     def parked(self) -> int:
         with pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": self.database}) as conn:
             return conn.execute("SELECT count(*) FROM stg.parked_orders").fetchone()[0]
