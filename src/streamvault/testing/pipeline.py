@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamvault import config
@@ -179,8 +179,11 @@ class Pipeline:
         while time.monotonic() < deadline:
             exited = {name: code for name, code in self.exit_codes().items() if code is not None}
             assert not exited, f"services exited: {exited}; logs: {self.log_dir}"
-            if self.drained(parked):
-                return
+            try:
+                if self.drained(parked):
+                    return
+            except KafkaException:  # Kafka not answering (yet): not known to be drained, so ask again
+                pass
             time.sleep(1)
         caught_up = {s: _caught_up(self.group(s), self.topic(s)) for s in SERVICES}
         raise AssertionError(f"pipeline not drained after {timeout:.0f}s: parked {self.parked()} (expected {parked}), "
