@@ -41,7 +41,10 @@ def order_stream(topic: str, rate: float, seed: int) -> Iterator[tuple[subproces
     process = subprocess.Popen(
         [sys.executable, "-m", "streamvault", "generate", "--rate", str(rate), "--topic", topic, "--seed", str(seed),
          "--users", "5000", "--restaurants", "50", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A benchmark started in the background by a shell runs with SIGINT ignored, and the child would
+        # inherit that and never stop: it must hear the Ctrl-C that ends it below.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started, result = time.monotonic(), {}
     try:
         yield process, result
