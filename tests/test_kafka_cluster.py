@@ -309,7 +309,7 @@ def warehouse_progress(pipeline: Pipeline) -> tuple[int, ...]:
                                       (SELECT count(*) FROM cdm.srv_order_contributions)""").fetchone()
 
 
-# A known defect, not a flaky test: in one run of four the marts missed orders after this sequence
+# A known defect, not a flaky test: in one of five runs that reached the check the marts missed orders after this sequence
 # (6 missing user/dish rows, 3 short), with STG's transaction failing on `_TRANSPORT` while adding its
 # offsets, then its abort refused ("invalid state") and its producer re-created. Issue 12 stays open
 # until it is found; strict=False keeps the run green when it does not show, and reports it when it does.
