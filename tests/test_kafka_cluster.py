@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+from psycopg import sql
 
 from streamvault import config
 from streamvault.generator.publish import Publisher
@@ -85,7 +86,7 @@ def make_pipeline(cluster: Stack, tmp_path: Path) -> Iterator:
     def make(**kwargs) -> Pipeline:
         database = f"c_{os.urandom(6).hex()}"
         with pg_admin() as admin:
-            admin.execute(f"CREATE DATABASE {database}")
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         pipeline = Pipeline(database=database, log_dir=tmp_path, **kwargs)
         pipeline.prepare()
         pipelines.append(pipeline)
