@@ -15,7 +15,7 @@ from psycopg import sql
 from streamvault.stack import Stack
 from streamvault.stack.settings import StackSettings
 from streamvault.testing.pipeline import Pipeline
-from streamvault.testing.support import free_port, pg_admin
+from streamvault.testing.support import cli, free_port, pg_admin
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +72,13 @@ def empty_database(new_database: Callable[[], str], monkeypatch: pytest.MonkeyPa
     name = new_database()
     monkeypatch.setenv("PG_WAREHOUSE_DBNAME", name)
     return name
+
+
+@pytest.fixture
+def migrated(empty_database: str) -> str:
+    """The empty database with the warehouse's schema, for tests of the stages' SQL without services."""
+    assert cli("migrate").returncode == 0
+    return empty_database
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ from streamvault.stack.kafka import Kafka
 from streamvault.stack.settings import StackSettings
 from streamvault.testing.backlog import copy_in_one_transaction, read_all
 from streamvault.testing.corpus import assert_dead_letters, scenario
-from streamvault.testing.expected import assert_warehouse_matches
+from streamvault.testing.expected import Expected, assert_warehouse_matches
+from streamvault.testing.forensics import where_lost
 from streamvault.testing.pipeline import SERVICES, Pipeline
 from streamvault.testing.support import cli, free_port, kafka_config, pg_admin, read_env_file, wait_for
 
@@ -300,8 +301,17 @@ def test_exact_marts_with_two_replicas_per_service_while_the_busiest_broker_is_k
 
     assert all(code is None for code in pipeline.exit_codes().values())
     assert_dead_letters(pipeline, expected)
+    assert_nothing_lost(pipeline, expected)
+
+
+def assert_nothing_lost(pipeline: Pipeline, expected: Expected) -> None:
+    """The warehouse matches; if not, the failure says where the orders stopped (layers, topics, offsets), and
+    where the services' logs are kept."""
     with pipeline.connect() as conn:
-        assert_warehouse_matches(conn, expected)
+        try:
+            assert_warehouse_matches(conn, expected)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{where_lost(pipeline, expected)}\nlogs: {pipeline.log_dir}") from exc
 
 
 def warehouse_progress(pipeline: Pipeline) -> tuple[int, ...]:
@@ -310,10 +320,11 @@ def warehouse_progress(pipeline: Pipeline) -> tuple[int, ...]:
                                       (SELECT count(*) FROM cdm.srv_order_contributions)""").fetchone()
 
 
-# A known defect, not a flaky test: in one of five runs that reached the check the marts missed orders after this sequence
-# (6 missing user/dish rows, 3 short), with STG's transaction failing on `_TRANSPORT` while adding its
-# offsets, then its abort refused ("invalid state") and its producer re-created. Issue 12 stays open
-# until it is found; strict=False keeps the run green when it does not show, and reports it when it does.
+# A known defect, not a flaky test: in one of five runs that reached the check the marts missed orders (6 missing
+# user/dish rows, 3 short); STG's transaction had failed on `_TRANSPORT` while adding its offsets, its abort was
+# refused ("invalid state") and its producer re-created. That sequence alone loses nothing (seen twice since, with
+# exact marts). Issue 12 stays open until it shows again: the failure then says at which layer and topic offset
+# the orders stopped (assert_nothing_lost). strict=False keeps the run green when it does not show.
 @pytest.mark.xfail(strict=False, reason="issue 12: orders can be lost when the controller and then two brokers "
                    "fail during a run (under investigation)")
 def test_the_active_controller_killed_for_20_s_then_two_brokers_down_lose_nothing(cluster: Stack, make_pipeline):
@@ -345,12 +356,14 @@ def test_the_active_controller_killed_for_20_s_then_two_brokers_down_lose_nothin
         kill_9(server)
     down_at = time.monotonic()
 
-    # Only a service holding a batch has something to commit: STG, whose backlog it is. DDS and CDM wait
-    # for its output, idle and ready.
-    stg, answers = pipeline.running[("stg", 0)], []
-    wait_for(lambda: answers.append(_ready(stg.http_port)) or answers[-1][0] == 503, "STG not ready", timeout=120)
-    reason = answers[-1][1]
-    assert "Kafka" in reason, f"not ready, but not saying that Kafka holds it up: {reason}"
+    # Every service stops and says that Kafka holds it up: STG holds a batch it cannot commit; DDS and CDM,
+    # idle, see too few in-sync replicas answering for a write.
+    for service in SERVICES:
+        replica, answers = pipeline.running[(service, 0)], []
+        wait_for(lambda: answers.append(_ready(replica.http_port)) or answers[-1][0] == 503, f"{service} not ready",
+                 timeout=120)
+        reason = answers[-1][1]
+        assert "Kafka" in reason, f"{service} not ready, but not saying that Kafka holds it up: {reason}"
     stopped = warehouse_progress(pipeline)
     time.sleep(5)
     assert warehouse_progress(pipeline) == stopped, "progress with two brokers of three down"
@@ -367,5 +380,4 @@ def test_the_active_controller_killed_for_20_s_then_two_brokers_down_lose_nothin
     print(f"\nnot-ready periods: {[(r, round(s), why) for r, s, why in readiness.periods]}")
     assert all(code is None for code in pipeline.exit_codes().values())
     assert_dead_letters(pipeline, expected)
-    with pipeline.connect() as conn:
-        assert_warehouse_matches(conn, expected)
+    assert_nothing_lost(pipeline, expected)

@@ -12,11 +12,14 @@ import signal
 import time
 from collections import Counter
 
+from confluent_kafka import KafkaError, KafkaException
+
 from streamvault import config
 from streamvault.generator.model import GeneratorOptions, RedisWrite
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.runtime.logs import DeadLetterLog
+from streamvault.runtime.outage import KafkaOutage
 from streamvault.testing.pipeline import SERVICES, Pipeline, Replica
 from streamvault.testing.support import redis_client, wait_for
 
@@ -133,6 +136,31 @@ def test_a_broker_outage_is_one_line_when_it_begins_and_one_when_it_ends(pipelin
         assert len(during) <= 8, (key, [line.get("message") for line in during])
         ended, = _events(replica, "kafka_outage_ended")
         assert ended["seconds"] >= 1
+
+
+def test_all_brokers_down_that_the_next_metadata_request_disproves_is_no_outage(caplog):
+    """Just after a broker restarts, librdkafka can report every broker down for a moment while one answers:
+    that flap is not a change of state, so it prints nothing; a report the broker confirms is one line."""
+    def answers():
+        return None
+
+    def refuses():
+        raise KafkaException(KafkaError(KafkaError._TRANSPORT))
+
+    outage = KafkaOutage("dds")
+    with caplog.at_level(logging.INFO):
+        outage.on_error(KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
+        assert outage.reason, "not ready while no broker is known to answer"
+        outage.check(answers)
+        assert outage.reason is None
+        assert [record.event for record in caplog.records] == []
+
+        outage.on_error(KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
+        outage.check(refuses)
+        outage.check(refuses)
+        outage.on_error(KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
+        outage.check(answers)
+    assert [record.event for record in caplog.records] == ["kafka_outage_began", "kafka_outage_ended"]
 
 
 def test_a_malformed_reference_record_is_reported_once_however_often_its_order_is_retried(pipeline):

@@ -110,8 +110,8 @@ def test_an_exception_in_a_stage_on_one_record_dead_letters_that_record_and_the_
         assert headers["service"] == "cdm-service"
 
 
-def test_a_bug_that_hits_every_record_dead_letters_nothing_and_makes_the_service_unready(pipeline, monkeypatch):
-    """When no record of a batch can be loaded, the fault is the service's: it retries until the fix."""
+def _break_cdm_on_every_record(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """CDM's transform raises on every record (a bug, or a schema it does not know) until the event is cleared."""
     broken = threading.Event()
     broken.set()
     real_order_row = transform.order_row
@@ -122,6 +122,12 @@ def test_a_bug_that_hits_every_record_dead_letters_nothing_and_makes_the_service
         return real_order_row(message)
 
     monkeypatch.setattr(transform, "order_row", order_row)
+    return broken
+
+
+def test_a_bug_that_hits_every_record_dead_letters_nothing_and_makes_the_service_unready(pipeline, monkeypatch):
+    """When no record of a batch can be loaded, the fault is the service's: it retries until the fix."""
+    broken = _break_cdm_on_every_record(monkeypatch)
     pipeline.start("stg")
     pipeline.start("dds")
     _publish_clean_orders(pipeline, seed=1602, orders=40)
@@ -136,6 +142,41 @@ def test_a_bug_that_hits_every_record_dead_letters_nothing_and_makes_the_service
         (unready_with_a_reason, "the service reports itself not ready, saying why", broken.clear),
         (lambda: _counted_orders(pipeline) == _orders_sent_to_cdm(pipeline), "every order counted after the fix",
          lambda: None),
+    ])
+    assert pipeline.read_topic(pipeline.dlq("cdm"), timeout=5) == []
+
+
+def test_a_bug_that_hits_every_record_dead_letters_nothing_when_orders_arrive_one_at_a_time(pipeline, monkeypatch):
+    """A caught-up service takes what arrived, often one message: a lone failure cannot tell a bad message
+    from a broken service, so the messages that arrive next must decide before anything is dead-lettered."""
+    broken = _break_cdm_on_every_record(monkeypatch)
+    pipeline.start("stg")
+    pipeline.start("dds")
+    loop = in_process(pipeline, "cdm", monkeypatch)
+    trickled = threading.Event()
+
+    def trickle() -> None:
+        for seed in range(1700, 1710):
+            _publish_clean_orders(pipeline, seed=seed, orders=1)
+            time.sleep(0.4)
+        trickled.set()
+
+    def caught_up() -> bool:
+        state = loop.readiness()
+        return state["ready"] and bool(state["assignment"])
+
+    def unready_with_a_reason() -> bool:
+        state = loop.readiness()
+        return trickled.is_set() and not state["ready"] and "KeyError" in str(state.get("reason"))
+
+    def all_ten_counted() -> bool:
+        sent = _orders_sent_to_cdm(pipeline)
+        return len(sent) == 10 and _counted_orders(pipeline) == sent
+
+    run_until(loop, [
+        (caught_up, "the service ready and waiting", threading.Thread(target=trickle, daemon=True).start),
+        (unready_with_a_reason, "the service reports itself not ready, saying why", broken.clear),
+        (all_ten_counted, "every order counted after the fix", lambda: None),
     ])
     assert pipeline.read_topic(pipeline.dlq("cdm"), timeout=5) == []
 

@@ -67,15 +67,25 @@ class TopicLimits:
 def topic_limits(settings: KafkaSettings, topics: list[str]) -> TopicLimits:
     """Read `max.message.bytes` of each topic (the broker's default unless the topic overrides it).
     Where the cluster does not allow reading topic configurations, Kafka's default is assumed."""
+    return TopicLimits(topic_setting(settings, topics, "max.message.bytes", KAFKA_DEFAULT))
+
+
+def min_insync_replicas(settings: KafkaSettings, topics: list[str]) -> dict[str, int]:
+    """Each topic's `min.insync.replicas`: how many replicas must have a write before it counts."""
+    return topic_setting(settings, topics, "min.insync.replicas", 1)
+
+
+def topic_setting(settings: KafkaSettings, topics: list[str], name: str, default: int) -> dict[str, int]:
+    """An integer setting of each topic, as the broker reports it; `default` (Kafka's) where it cannot be read."""
     admin = AdminClient(service_config(settings))
     futures = admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic) for topic in topics],
                                      request_timeout=30)
-    limits = {}
+    values = {}
     for resource, future in futures.items():
         try:
-            limits[resource.name] = int(future.result()["max.message.bytes"].value)
+            values[resource.name] = int(future.result()[name].value)
         except (KafkaException, KeyError, ValueError) as exc:
-            log.warning("cannot read max.message.bytes of topic %s (%s); assuming Kafka's default of %d bytes",
-                        resource.name, exc, KAFKA_DEFAULT)
-            limits[resource.name] = KAFKA_DEFAULT
-    return TopicLimits(limits)
+            log.warning("cannot read %s of topic %s (%s); assuming Kafka's default of %d", name, resource.name,
+                        exc, default)
+            values[resource.name] = default
+    return values

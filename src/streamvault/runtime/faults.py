@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import psycopg
 import redis
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaException, Message
 
 # Outages and lost races: nothing is wrong with the messages.
 _OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, redis.ConnectionError, redis.TimeoutError,
@@ -24,6 +24,26 @@ _SERVER_STATES = frozenset({"2200H"})  # sequence_generator_limit_exceeded
 
 class ServiceFault(Exception):
     """No record of a batch could be loaded, each failing on its own: the service is at fault, not the data."""
+
+
+class LoneFailure:
+    """A message that fails for no reason the data explains, with nothing else in its batch to load: a bad
+    message or a broken service, no other message tells which. Its batch is retried (rewound), so that what
+    arrives meanwhile joins it and decides; only a message still alone after `attempts` tries is
+    dead-lettered. A caught-up service takes what arrived, often one message (runtime/intake.py)."""
+
+    def __init__(self, attempts: int = 4):
+        self.attempts = attempts
+        self._where: tuple[str, int, int] | None = None
+        self._tries = 0
+
+    def retry(self, first: Message) -> bool:
+        """True while the batch starting at `first` should be retried rather than its message dead-lettered."""
+        where = (first.topic(), first.partition(), first.offset())
+        if where != self._where:
+            self._where, self._tries = where, 0
+        self._tries += 1
+        return self._tries < self.attempts
 
 
 def is_transient(exc: BaseException) -> bool:

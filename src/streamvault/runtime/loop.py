@@ -21,16 +21,17 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from streamvault.config import KafkaSettings, PgSettings
 from streamvault.kafka.bounded import CallHung, within
 from streamvault.kafka.clients import ensure_topics, transactional_consumer, transactional_producer
-from streamvault.kafka.limits import Headers, TopicLimits, topic_limits
+from streamvault.kafka.limits import Headers, TopicLimits, min_insync_replicas, topic_limits
 from streamvault.runtime import metrics
 from streamvault.runtime.database import connection_pool
 from streamvault.runtime.diagnosis import explain
-from streamvault.runtime.faults import ServiceFault, describe, is_transient, refused_by_postgres
+from streamvault.runtime.faults import LoneFailure, ServiceFault, describe, is_transient, refused_by_postgres
 from streamvault.runtime.freshness import BatchFreshness
 from streamvault.runtime.http import create_app, serve_in_background
 from streamvault.runtime.intake import take_batch
 from streamvault.runtime.logs import DeadLetterLog, Summary, event
 from streamvault.runtime.outage import KafkaOutage
+from streamvault.runtime.quorum import WriteQuorum
 from streamvault.runtime.settings import RuntimeSettings
 from streamvault.runtime.stage import DeadLetter, Output, Record, Rejected, Stage, Topics
 
@@ -61,11 +62,13 @@ class ServiceLoop:
         self._limits: TopicLimits | None = None
         self._strict_dead_letters = False  # set when the broker refused a dead letter the estimate let through
         self.backoff = _Backoff(runtime.max_backoff_s)
+        self._lone_failure = LoneFailure()
         self._last_idle = 0.0
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._label = stage.name
         self.outage = KafkaOutage(self._label)
+        self.quorum: WriteQuorum | None = None  # once connected: its topics' min.insync.replicas are learnt then
         self.dead_letters = DeadLetterLog(log, self._label)
         self.summary = Summary(log, self._label, runtime.log_summary_s)
         self._lag: int | None = None  # messages behind the end of the assigned partitions, after the last batch
@@ -126,6 +129,8 @@ class ServiceLoop:
                 ensure_topics(self.kafka, [self.topics.source, *destinations], self.runtime.topic_partitions,
                               self.runtime.topic_replication, self.outage.on_error)
                 self.producer  # fences a crashed predecessor's open transaction right away
+                if self.quorum is None:
+                    self.quorum = WriteQuorum(self._label, self.kafka, min_insync_replicas(self.kafka, destinations))
                 # The consumer is polled all the time, so its errors tell an outage when it happens (an idle
                 # producer's would come out later, when it is next used).
                 self._consumer = transactional_consumer(self.kafka, self.group, self.outage.on_error)
@@ -185,7 +190,7 @@ class ServiceLoop:
 
     def readiness(self) -> dict[str, object]:
         """Ready when the last attempt succeeded, no batch is stuck and partitions are assigned; else why not."""
-        reason = self.problem or self.outage.reason or self._stuck()
+        reason = self.problem or self.outage.reason or (self.quorum and self.quorum.reason) or self._stuck()
         if reason is None and self.assigned is None:
             reason = "waiting for a partition assignment"
         metrics.ready.labels(self._label).set(0 if reason else 1)
@@ -221,6 +226,8 @@ class ServiceLoop:
         if time.monotonic() - self._last_idle >= self.runtime.idle_interval_s:
             self._last_idle = time.monotonic()
             self.outage.check(lambda: self._consumer.list_topics(self.topics.source, timeout=2))
+            if self.outage.since is None:
+                self.quorum.check()
             self._attempt(self._idle, rewind=[])
         self.dead_letters.flush()
         self.summary.maybe_log(self._lag)
@@ -277,9 +284,8 @@ class ServiceLoop:
             with conn.transaction():
                 outputs, load_rejects, load_unexplained = self._load_isolating(conn, records, freshness.headers)
                 unexplained += load_unexplained
-                if len(unexplained) >= 2 and len(rejects) + len(load_rejects) == len(messages):
-                    raise ServiceFault(f"none of {len(messages)} messages could be loaded, each failing on its "
-                                       f"own, e.g. {describe(unexplained[0])}")
+                if unexplained and len(rejects) + len(load_rejects) == len(messages):
+                    self._blame_the_service(messages, unexplained)
                 freshness.record(conn, self.stage.layer, self.runtime.instance_id)
         rejects += load_rejects
         self._step = KAFKA
@@ -301,6 +307,16 @@ class ServiceLoop:
         for message, reason in rejects:
             self.dead_letters.sent(message.topic(), message.partition(), message.offset(), reason)
         self._lag = self._update_lag()
+
+    def _blame_the_service(self, messages: list[Message], unexplained: list[Exception]) -> None:
+        """Nothing in the batch loaded and the data does not explain why: the fault is the service's when
+        two or more failed so, and may be when one did (it is retried with what arrives next)."""
+        if len(unexplained) >= 2:
+            raise ServiceFault(f"none of {len(messages)} messages could be loaded, each failing on its own, "
+                               f"e.g. {describe(unexplained[0])}")
+        if self._lone_failure.retry(messages[0]):
+            raise ServiceFault(f"a message failed on its own with nothing else to load ({describe(unexplained[0])});"
+                               f" retried with the messages after it, to tell a bad message from a broken service")
 
     def _decode(self, messages: list[Message]) -> tuple[list[Record], Rejects, list[Exception]]:
         """Records, the messages rejected with their reasons, and the decoder's surprises among them."""

@@ -3,7 +3,11 @@ how long it lasted; never one per reconnect attempt (librdkafka retries every se
 
 A broker that answers but refuses us (TLS: an unknown CA, a certificate for another host; SASL: a wrong
 password) is a setting to fix, not an outage: its line says so and why, again at most once a minute while it
-persists, and the service recovers by itself once the setting or the server is fixed."""
+persists, and the service recovers by itself once the setting or the server is fixed.
+
+librdkafka's "all brokers are down" is a suspicion, not yet an outage: just after a broker restarts it can
+come while a broker answers. The service is not ready from the report on, but the outage's line waits for
+the next metadata request to confirm it; one that a broker answers clears the report without a line."""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ class KafkaOutage:
         self.label = label
         self.since: float | None = None  # monotonic time the outage began; None while a broker answers
         self._last_error: int | None = None
+        self._suspected: str | None = None  # librdkafka's report, while no metadata request has confirmed it
         self._refused: tuple[int, float, str] | None = None  # the refusal's code, when it was logged, its text
 
     @property
@@ -46,7 +51,7 @@ class KafkaOutage:
         if code in _REFUSED:
             self.refused(code, error.str())
         elif code == KafkaError._ALL_BROKERS_DOWN:
-            self.began(error.str())
+            self.suspected(error.str())
         elif code not in _RECONNECTING and code != self._last_error:
             self._last_error = code
             event(log, logging.WARNING, "kafka_error", "%s: Kafka: %s", self.label, error.str(),
@@ -55,6 +60,7 @@ class KafkaOutage:
     def refused(self, code: int, cause: str) -> None:
         if self.since is None:
             self.since = time.monotonic()
+        self._suspected = None  # a refusal is an answer: the outage is known, and its line is the refusal's
         known = self._refused
         if known is None or known[0] != code or time.monotonic() - known[1] >= _REPEAT_S:
             event(log, logging.WARNING, "kafka_refused", "%s: Kafka refused the connection: %s; not ready until the "
@@ -63,24 +69,34 @@ class KafkaOutage:
         else:
             self._refused = (code, known[1], cause)
 
-    def began(self, reason: str) -> None:
+    def suspected(self, reason: str) -> None:
         if self.since is None:
-            self.since = time.monotonic()
+            self.since, self._suspected = time.monotonic(), reason
+
+    def began(self, reason: str) -> None:
+        if self.since is None or self._suspected is not None:
+            self.since, self._suspected = self.since or time.monotonic(), None
             event(log, logging.WARNING, "kafka_outage_began", "%s: Kafka outage began: %s; not ready until a "
                   "broker answers", self.label, reason, reason=reason)
 
     def check(self, ask_broker: Callable[[], object]) -> None:
-        """During an outage, ask a broker (a metadata request); its answer ends the outage."""
+        """During an outage, ask a broker (a metadata request): its answer ends the outage, its failure
+        confirms a suspected one."""
         if self.since is None:
             return
         try:
             ask_broker()
         except KafkaException:
+            if self._suspected is not None:
+                self.began(self._suspected)
             return
         self.ended()
 
     def ended(self) -> None:
         if self.since is None:
+            return
+        if self._suspected is not None:
+            self.since, self._suspected = None, None
             return
         seconds = time.monotonic() - self.since
         self.since, self._last_error, self._refused = None, None, None
