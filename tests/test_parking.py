@@ -146,7 +146,7 @@ def test_an_order_parked_longer_than_its_bound_goes_to_the_dead_letter_topic_wit
 
     pipeline.start("stg")
     _publish(others, timeline, pipeline)
-    wait_for(lambda: len(pipeline.read_topic(pipeline.dlq("stg"), timeout=2)) == len(held),
+    wait_for(lambda: len(pipeline.read_topic(pipeline.dlq("stg"))) == len(held),
              "the held orders in the dead-letter topic", timeout=60)
     letters = pipeline.read_topic(pipeline.dlq("stg"))
     assert {json.loads(letter.value())["object_id"] for letter in letters} == held

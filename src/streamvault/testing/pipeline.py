@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamvault import config
@@ -202,25 +202,48 @@ class Pipeline:
         return pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": self.database})
 
     def read_topic(self, topic: str, timeout: float = 20) -> list:
-        """Every committed message of a topic (read_committed, from the beginning)."""
+        """Every committed message of a topic (read_committed, from the beginning). A reading that does not
+        reach the end in time fails: what it found so far (often nothing) must not pass for the topic."""
         consumer = Consumer(kafka_config(**{"group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False,
                                             "isolation.level": "read_committed"}))
         try:
-            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-            partitions = [TopicPartition(topic, p, 0) for p in metadata.partitions]
-            ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in partitions}
+            deadline = time.monotonic() + timeout
+            ends = _ends(consumer, topic, deadline)
+            partitions = [TopicPartition(topic, p, 0) for p in ends]
             consumer.assign(partitions)
-            messages, deadline = [], time.monotonic() + timeout
-            while time.monotonic() < deadline:
+            messages = []
+
+            def at_the_end() -> bool:
                 positions = {tp.partition: tp.offset for tp in consumer.position(partitions)}
-                if all(positions[p] >= end for p, end in ends.items() if end > 0):
-                    break
+                return all(positions[p] >= end for p, end in ends.items() if end > 0)
+
+            while not at_the_end():
+                assert time.monotonic() < deadline, (f"reading {topic} did not reach its end {ends} in {timeout:g} s "
+                                                     f"(an open transaction holds it back?)")
                 for message in consumer.consume(1000, 0.5):
                     if not message.error():
                         messages.append(message)
             return messages
         finally:
             consumer.close()
+
+
+# A topic a moment old: its leader is not yet known to every client.
+_NEW_TOPIC = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                        KafkaError.UNKNOWN_TOPIC_OR_PART})
+
+
+def _ends(consumer: Consumer, topic: str, deadline: float) -> dict[int, int]:
+    """Each partition's end offset, once the topic's leaders answer."""
+    while True:
+        try:
+            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+            return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                    for p in metadata.partitions}
+        except KafkaException as exc:
+            if exc.args[0].code() not in _NEW_TOPIC or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _caught_up(group: str, topic: str) -> bool:
