@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import bisect
+import threading
+from collections import Counter as Tally
+from collections.abc import Iterable, Iterator
+from itertools import repeat
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 messages_in = Counter("streamvault_messages_in_total", "Messages consumed and committed", ["service"])
 messages_out = Counter("streamvault_messages_out_total", "Messages produced downstream", ["service"])
@@ -22,6 +31,40 @@ consumer_lag = Gauge("streamvault_consumer_lag", "Messages behind the end of the
                      ["service", "topic", "partition"])
 batch_failures = Counter("streamvault_batch_failures_total", "Batches aborted and retried", ["service", "reason"])
 ready = Gauge("streamvault_ready", "1 when the service is ready", ["service"])
-freshness_seconds = Histogram("streamvault_freshness_seconds",
-                              "Source publish time of a message -> this service's commit of it", ["service"],
-                              buckets=(0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+
+
+class BatchHistogram(Collector):
+    """A histogram observed a batch at a time, for one observation per message: prometheus_client's
+    Histogram.observe takes a lock and walks the buckets in Python for each value (~1.2 µs: a few per
+    cent of a service's CPU per message); here a batch costs one C-level pass."""
+
+    def __init__(self, name: str, documentation: str, label: str, bounds: tuple[float, ...]):
+        self.name, self.documentation, self.label, self.bounds = name, documentation, label, bounds
+        self._lock = threading.Lock()
+        self._series: dict[str, tuple[list[int], list[float]]] = {}  # label value -> (bucket counts, [sum])
+
+    def observe_many(self, label_value: str, values: Iterable[float]) -> None:
+        values = list(values)
+        tally = Tally(map(bisect.bisect_left, repeat(self.bounds), values))
+        with self._lock:
+            counts, total = self._series.setdefault(label_value, ([0] * (len(self.bounds) + 1), [0.0]))
+            for bucket, count in tally.items():
+                counts[bucket] += count
+            total[0] += sum(values)
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=[self.label])
+        with self._lock:
+            for label_value, (counts, total) in self._series.items():
+                cumulative, buckets = 0, []
+                for bound, count in zip((*map(floatToGoString, self.bounds), "+Inf"), counts):
+                    cumulative += count
+                    buckets.append((bound, cumulative))
+                family.add_metric([label_value], buckets, total[0])
+        yield family
+
+
+freshness_seconds = BatchHistogram("streamvault_freshness_seconds",
+                                   "Source publish time of a message -> this service's commit of it", "service",
+                                   (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+REGISTRY.register(freshness_seconds)
