@@ -12,6 +12,7 @@ class SetTable:
 
     name: str
     columns: tuple[str, ...]
+    types: tuple[str, ...]  # each column's PostgreSQL type, as the loader sends it (streamvault.db.arrays)
 
 
 @dataclass(frozen=True, eq=False)
@@ -19,6 +20,7 @@ class Satellite:
     name: str
     key: str
     attributes: tuple[str, ...]
+    attribute_types: tuple[str, ...]
     # Orders: all versions of a key travel on one partition (messages are keyed by user), so one
     # replica writes them. Names of users' dishes and restaurants are written by every replica.
     one_partition: bool = False
@@ -34,25 +36,38 @@ class Satellite:
     def version_columns(self) -> tuple[str, ...]:
         return ("effective_dt", "sent_dttm") if self.sent_ordered else ("effective_dt",)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """A row as the loader inserts it: key, attributes, version, hashdiff."""
+        return (self.key, *self.attributes, *self.version_columns, self.hashdiff)
 
-H_USER = SetTable("h_user", ("h_user_pk", "user_id"))
-H_PRODUCT = SetTable("h_product", ("h_product_pk", "product_id"))
-H_CATEGORY = SetTable("h_category", ("h_category_pk", "category_name"))
-H_RESTAURANT = SetTable("h_restaurant", ("h_restaurant_pk", "restaurant_id"))
-H_ORDER = SetTable("h_order", ("h_order_pk", "order_id", "order_dt"))
-L_ORDER_PRODUCT = SetTable("l_order_product", ("hk_order_product_pk", "h_order_pk", "h_product_pk"))
-L_PRODUCT_RESTAURANT = SetTable("l_product_restaurant", ("hk_product_restaurant_pk", "h_product_pk", "h_restaurant_pk"))
-L_PRODUCT_CATEGORY = SetTable("l_product_category", ("hk_product_category_pk", "h_product_pk", "h_category_pk"))
-L_ORDER_USER = SetTable("l_order_user", ("hk_order_user_pk", "h_order_pk", "h_user_pk"))
+    @property
+    def types(self) -> tuple[str, ...]:
+        return ("uuid", *self.attribute_types, *("timestamp" for _ in self.version_columns), "uuid")
+
+
+_LINK = ("uuid", "uuid", "uuid")
+H_USER = SetTable("h_user", ("h_user_pk", "user_id"), ("uuid", "text"))
+H_PRODUCT = SetTable("h_product", ("h_product_pk", "product_id"), ("uuid", "text"))
+H_CATEGORY = SetTable("h_category", ("h_category_pk", "category_name"), ("uuid", "text"))
+H_RESTAURANT = SetTable("h_restaurant", ("h_restaurant_pk", "restaurant_id"), ("uuid", "text"))
+H_ORDER = SetTable("h_order", ("h_order_pk", "order_id", "order_dt"), ("uuid", "bigint", "timestamp"))
+L_ORDER_PRODUCT = SetTable("l_order_product", ("hk_order_product_pk", "h_order_pk", "h_product_pk"), _LINK)
+L_PRODUCT_RESTAURANT = SetTable("l_product_restaurant", ("hk_product_restaurant_pk", "h_product_pk", "h_restaurant_pk"),
+                                _LINK)
+L_PRODUCT_CATEGORY = SetTable("l_product_category", ("hk_product_category_pk", "h_product_pk", "h_category_pk"), _LINK)
+L_ORDER_USER = SetTable("l_order_user", ("hk_order_user_pk", "h_order_pk", "h_user_pk"), _LINK)
 
 # Hubs before links: the links' foreign keys need them.
 SET_TABLES = (H_USER, H_PRODUCT, H_CATEGORY, H_RESTAURANT, H_ORDER,
               L_ORDER_PRODUCT, L_PRODUCT_RESTAURANT, L_PRODUCT_CATEGORY, L_ORDER_USER)
 
-S_USER_NAMES = Satellite("s_user_names", "h_user_pk", ("username", "userlogin"))
-S_PRODUCT_NAMES = Satellite("s_product_names", "h_product_pk", ("name",))
-S_RESTAURANT_NAMES = Satellite("s_restaurant_names", "h_restaurant_pk", ("name",))
-S_ORDER_COST = Satellite("s_order_cost", "h_order_pk", ("cost", "payment"), one_partition=True, sent_ordered=True)
-S_ORDER_STATUS = Satellite("s_order_status", "h_order_pk", ("status",), one_partition=True, sent_ordered=True)
+S_USER_NAMES = Satellite("s_user_names", "h_user_pk", ("username", "userlogin"), ("text", "text"))
+S_PRODUCT_NAMES = Satellite("s_product_names", "h_product_pk", ("name",), ("text",))
+S_RESTAURANT_NAMES = Satellite("s_restaurant_names", "h_restaurant_pk", ("name",), ("text",))
+S_ORDER_COST = Satellite("s_order_cost", "h_order_pk", ("cost", "payment"), ("numeric", "numeric"),
+                         one_partition=True, sent_ordered=True)
+S_ORDER_STATUS = Satellite("s_order_status", "h_order_pk", ("status",), ("text",),
+                           one_partition=True, sent_ordered=True)
 
 SATELLITES = (S_USER_NAMES, S_PRODUCT_NAMES, S_RESTAURANT_NAMES, S_ORDER_COST, S_ORDER_STATUS)

@@ -70,22 +70,26 @@ class _Dish:
     message: DdsProduct
 
 
-# Users, restaurants and dishes recur in almost every batch: their keys, rows and hashdiffs are computed once
-# (bounded: ~400 bytes an entry).
+# Users, restaurants and dishes recur in almost every batch: their keys, rows and hashdiffs are computed once.
+# Sized for the recent working set, not for all of history: every rename adds an entry that never recurs,
+# so with 65,536 entries a cache could keep growing through hours of a stream (~100 MiB at most); a miss
+# costs a few microseconds of hashing. At most ~0.5 KiB a user, ~1.5 KiB a dish: under 10 MiB in all.
+_RECENT = 4096
 
-@lru_cache(maxsize=65_536)
+
+@lru_cache(maxsize=_RECENT)
 def _user(user_id: str, name: str, login: str) -> _Named:
     key = hash_key("user", user_id)
     return _Named(key, (key, user_id), hash_diff(model.S_USER_NAMES.name, name, login), (name, login))
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=_RECENT)
 def _restaurant(restaurant_id: str, name: str) -> _Named:
     key = hash_key("restaurant", restaurant_id)
     return _Named(key, (key, restaurant_id), hash_diff(model.S_RESTAURANT_NAMES.name, name), (name,))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=_RECENT)
 def _dish(item_id: str, name: str, category: str, restaurant_id: str) -> _Dish:
     product, category_key = hash_key("product", item_id), hash_key("category", category)
     product_restaurant = hash_key("product_restaurant", item_id, restaurant_id)

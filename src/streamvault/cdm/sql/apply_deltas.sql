@@ -2,7 +2,8 @@
 -- only the net difference per (user, dish) and (user, category) touches the marts.
 CREATE TEMP TABLE IF NOT EXISTS tmp_cdm_deltas (kind char(1), user_id uuid, item_id uuid, delta integer)
 ON COMMIT DELETE ROWS;
-TRUNCATE tmp_cdm_deltas;
+-- DELETE, not TRUNCATE: see temp_tables.sql.
+DELETE FROM tmp_cdm_deltas;
 
 INSERT INTO tmp_cdm_deltas
 SELECT kind, user_id, item_id, sum(delta)
@@ -54,8 +55,10 @@ DELETE FROM cdm.user_category_counters AS c
 USING tmp_cdm_deltas AS d
 WHERE d.kind = 'c' AND d.delta < 0 AND c.user_id = d.user_id AND c.category_id = d.item_id AND c.order_cnt = 0;
 
+-- The keys as an array too (changed_orders.sql says why).
 UPDATE cdm.srv_order_contributions AS c
 SET user_id = t.user_id, version_ts = t.version_ts, version_sent = t.version_sent, counted = t.counted,
     product_ids = t.product_ids, category_ids = t.category_ids
 FROM tmp_cdm_changed AS t
-WHERE c.order_id = t.order_id AND NOT t.first_seen;
+WHERE c.order_id = t.order_id AND NOT t.first_seen
+  AND c.order_id = ANY (ARRAY(SELECT order_id FROM tmp_cdm_changed WHERE NOT first_seen));

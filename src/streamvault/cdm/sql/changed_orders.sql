@@ -12,14 +12,15 @@ INSERT INTO tmp_cdm_changed
 SELECT f.*, NULL, false, '{}', '{}', true FROM first_seen AS f;
 
 -- A known order: lock its row (in key order: replicas never deadlock) and keep the versions newer
--- than the one it is counted with.
+-- than the one it is counted with. The keys as an array: the planner cannot count the temp tables, and
+-- with a set it chose a scan of all contributions (one row per order ever seen) while they were mid-sized.
 INSERT INTO tmp_cdm_changed
 SELECT t.order_id, t.user_id, t.version_ts, t.version_sent, t.counted, t.product_ids, t.category_ids,
        c.user_id, c.counted, c.product_ids, c.category_ids, false
 FROM tmp_cdm_orders AS t
 JOIN (SELECT * FROM cdm.srv_order_contributions
-      WHERE order_id IN (SELECT order_id FROM tmp_cdm_orders
-                         EXCEPT SELECT order_id FROM tmp_cdm_changed)
+      WHERE order_id = ANY (ARRAY(SELECT order_id FROM tmp_cdm_orders
+                                  EXCEPT SELECT order_id FROM tmp_cdm_changed))
       ORDER BY order_id
       FOR UPDATE) AS c USING (order_id)
 WHERE (t.version_ts, t.version_sent) > (c.version_ts, c.version_sent);

@@ -24,10 +24,12 @@ SET name = t.name, effective_dt = t.effective_dt
 FROM {batch} AS t
 WHERE n.{key} = t.{key} AND (t.effective_dt, t.name) > (n.effective_dt, n.name);
 
+-- The keys as an array too: the planner does not know how few rows the temp table holds and would scan
+-- the whole counters table (one row per user and item, the largest table of the marts) for any rename.
 UPDATE {counters} AS c
 SET {name} = r.name
 FROM {renamed} AS r
-WHERE c.{key} = r.{key} AND c.{name} <> r.name;
+WHERE c.{key} = ANY (ARRAY(SELECT {key} FROM {renamed})) AND c.{key} = r.{key} AND c.{name} <> r.name;
 
 -- A batch may carry an older name than the one known: counter rows it creates take the known one.
 UPDATE {batch} AS t
