@@ -6,9 +6,11 @@ import json
 import uuid
 
 from confluent_kafka import Consumer, Producer
+from psycopg import sql as pgsql
 
 from streamvault.stack import Stack
-from streamvault.testing.support import cli, kafka_config, pg_connect, poll_all, redis_client
+from streamvault.stack.postgres import WRITE_LOAD
+from streamvault.testing.support import cli, kafka_config, pg_admin, pg_connect, poll_all, redis_client
 
 
 def test_status_json_reports_three_healthy_servers(stack: Stack):
@@ -60,3 +62,11 @@ def test_data_survives_down_and_up(stack: Stack):
     finally:
         consumer.close()
     assert values == [marker.encode()]
+
+
+def test_postgresql_runs_with_the_settings_of_a_write_heavy_load_on_random_keys(stack: Stack):
+    """Checkpoints every 1 GB of WAL made each one a storm of full-page images (docs/performance.md)."""
+    with pg_admin() as pg:
+        settings = {name: pg.execute(pgsql.SQL("SHOW {}").format(pgsql.Identifier(name))).fetchone()[0]
+                    for name in WRITE_LOAD}
+    assert settings == WRITE_LOAD

@@ -64,7 +64,11 @@ class Folder:
 
 def _assert_nothing_left(folder: Folder, why: str = "every server of the folder stopped") -> None:
     """A server's own short-lived children (Redis forks to write its files) may outlive it by a moment."""
-    wait_for(lambda: not folder.processes(), why, timeout=30)
+    try:
+        wait_for(lambda: not folder.processes(), why, timeout=30)
+    except AssertionError:
+        left = {pid: cmdline(pid).replace(b"\0", b" ").decode(errors="replace") for pid in folder.processes()}
+        raise AssertionError(f"{why}: still running after 30 s: {left}") from None
 
 
 def _all_pids() -> list[int]:

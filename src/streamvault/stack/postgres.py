@@ -25,15 +25,20 @@ POSTGRES_ACCOUNT = "postgres"
 SERVER_CONF = """
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '{socket_dir}'
-shared_buffers = '256MB'
 max_connections = 100
 wal_level = 'minimal'
 max_wal_senders = 0
-max_wal_size = '1GB'
-checkpoint_timeout = '15min'
 logging_collector = off
 log_min_messages = warning
 """
+
+# Given on the command line, so that folders made by earlier versions run with them too. The warehouse is a
+# write-heavy load on random keys (Data Vault hash keys): each insert touches a random index page, and the
+# first touch of a page after a checkpoint writes its whole 8 KiB image to the WAL. With 256 MB of buffers and a
+# checkpoint every 1 GB of WAL, the soak at 1,000 orders/s wrote 29 MB of WAL a second, most of it page
+# images (4,200 a second), with a checkpoint every ~35 s and backends writing out buffers themselves
+# (docs/performance.md); with these settings, 5-7 MB a second.
+WRITE_LOAD = {"shared_buffers": "1GB", "max_wal_size": "8GB", "checkpoint_timeout": "15min", "wal_compression": "lz4"}
 
 # The secure stack: TLS on the one listener, SCRAM passwords, and no other way in (pg_hba.conf).
 TLS_CONF = """
@@ -131,7 +136,8 @@ class Postgres(Server):
             (self.data_dir / "pg_hba.conf").write_text(TLS_HBA)
 
     def command(self) -> list[str]:
-        return [str(server_bindir() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
+        settings = [arg for name, value in WRITE_LOAD.items() for arg in ("-c", f"{name}={value}")]
+        return [str(server_bindir() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port), *settings]
 
     def _connect(self, dbname: str) -> psycopg.Connection:
         pg = config.from_variables(config.PgSettings, {**self.env(), "PG_WAREHOUSE_DBNAME": dbname})
