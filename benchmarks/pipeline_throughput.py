@@ -6,14 +6,17 @@ appears at one instant (read_committed), and the clock runs from that commit unt
 the marts. Baseline, measured in the same run on the same backlog: a bare read_committed consumer
 (what Kafka alone delivers on this machine).
 Also reports the CPU each process spent per order during the timed part (from /proc, Linux), so a
-result says where the time went. Prints one JSON object. Usage: `make bench` (or `streamvault stack
-up` then this script).
+result says where the time went, and each service's batches and their mean size (a backlog should fill
+batches to --batch-size). `--code SRC` runs the services (and their migrations) from another checkout
+through PYTHONPATH, to compare two versions on one stack in one session. Prints one JSON object. Usage:
+`make bench` (or `streamvault stack up` then this script).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -24,9 +27,20 @@ from streamvault.generator import GeneratorOptions, build_timeline, publish
 from streamvault.stack import Stack
 from streamvault.testing.backlog import copy_in_one_transaction, read_all
 from streamvault.testing.expected import compute
-from streamvault.testing.pipeline import Pipeline
+from streamvault.testing.pipeline import SERVICES, Pipeline
+from streamvault.testing.probes import histograms
 from streamvault.testing.procfs import cpu_seconds
 from streamvault.testing.support import load_stack_env, scratch_database
+
+
+def batch_counts(pipeline: Pipeline) -> dict[str, tuple[float, float]]:
+    """Per service: (batches committed, messages in them) so far, from each replica's /metrics."""
+    counts: dict[str, tuple[float, float]] = {}
+    for service, index in pipeline.running:
+        sizes = histograms(pipeline.url(service, "/metrics", index))["streamvault_batch_size"]
+        batches, messages = counts.get(service, (0.0, 0.0))
+        counts[service] = (batches + sizes.get(math.inf, 0.0), messages + sizes.get(-1.0, 0.0))
+    return counts
 
 
 def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, processes: dict[str, list[int]],
@@ -38,6 +52,7 @@ def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, proce
     messages = sum(1 for _ in timeline.messages)
     backlog, baseline = read_all(topic, messages)
     copy_in_one_transaction(backlog, pipeline.source_topic)
+    batches_before = batch_counts(pipeline)
     started = time.perf_counter()
     cpu_before = cpu_seconds(processes)
     with pipeline.connect() as conn:
@@ -47,6 +62,8 @@ def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, proce
     elapsed = time.perf_counter() - started
     cpu_after = cpu_seconds(processes)
     pipeline.wait_drained(expected.parked)
+    batches_after = batch_counts(pipeline)
+    batches = {service: round(batches_after[service][0] - batches_before[service][0]) for service in SERVICES}
     return {
         "orders_in_warehouse_before": orders_before,
         "orders": len(expected.orders),
@@ -57,6 +74,9 @@ def timed_round(pipeline: Pipeline, options: GeneratorOptions, topic: str, proce
         "baseline_kafka_read_per_s": round(baseline),
         "cpu_us_per_order": {name: round(1e6 * (cpu_after[name] - cpu_before[name]) / expected.order_count)
                              for name in processes},
+        "batches": batches,
+        "batch_mean_messages": {service: round((batches_after[service][1] - batches_before[service][1])
+                                               / max(batches[service], 1)) for service in SERVICES},
     }
 
 
@@ -69,12 +89,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--replicas", type=int, default=1, help="instances of each service")
+    parser.add_argument("--code", type=Path, help="another checkout's src folder: its services and migrations run")
     args = parser.parse_args()
 
     load_stack_env()
     with scratch_database("bench") as database:
         pipeline = Pipeline(database=database, log_dir=Path(tempfile.mkdtemp(prefix="streamvault-bench-")),
-                            batch_size=args.batch_size, replicas=args.replicas)
+                            batch_size=args.batch_size, replicas=args.replicas,
+                            overrides={"PYTHONPATH": str(args.code.absolute())} if args.code else {})
         backlogs = [f"{pipeline.name}.backlog{n}" for n in range(args.rounds)]
         try:
             pipeline.prepare()
@@ -109,6 +131,7 @@ def main() -> None:
                 "batch_size": args.batch_size,
                 "replicas": args.replicas,
                 "kafka_brokers": local.settings.kafka_brokers,
+                "code": str(args.code or Path(__file__).parent.parent / "src"),
                 "rounds": rounds,
             }
             print(json.dumps(result))

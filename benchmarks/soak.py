@@ -16,7 +16,9 @@ import argparse
 import csv
 import json
 import os
+import signal
 import statistics
+import sys
 import threading
 import time
 import urllib.request
@@ -144,18 +146,23 @@ def main() -> None:
             prober = threading.Thread(target=lambda: probe_until(probes, done), daemon=True)
             prober.start()
             started = time.monotonic()
+            # Started in the background by a shell, it would ignore Ctrl-C: an early stop still writes its figures.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             try:
                 for number in range(1, int(args.minutes * 60 / args.sample_seconds) + 1):
                     time.sleep(max(0.0, started + number * args.sample_seconds - time.monotonic()))
                     rows.append(sample(pipeline, pids, probes, kafka, previous,
                                        (time.monotonic() - started) / 60))
                     write_csv(rows, args.out / "soak.csv")
+            except KeyboardInterrupt:
+                print(f"stopped after {len(rows)} samples", file=sys.stderr)
             finally:
                 done.set()
                 prober.join()
-        summary = {"benchmark": "soak", "minutes": args.minutes, "rate": args.rate, "achieved": achieved,
-                   "flatness": flatness(rows, args.minutes), "load_average_15m": os.getloadavg()[2]}
-    plot(rows, args.out / "soak.png", f"soak: {args.minutes:g} min at {args.rate:g} orders/s "
+        minutes = rows[-1]["minute"] if rows else 0.0
+        summary = {"benchmark": "soak", "minutes": minutes, "rate": args.rate, "achieved": achieved,
+                   "flatness": flatness(rows, minutes), "load_average_15m": os.getloadavg()[2]}
+    plot(rows, args.out / "soak.png", f"soak: {minutes:g} min at {args.rate:g} orders/s "
                                       f"(achieved {achieved.get('orders_per_s')}/s)")
     (args.out / "soak.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary))
