@@ -284,17 +284,41 @@ def test_down_on_a_folder_without_a_stack_says_so_and_creates_nothing(folder: Fo
 
 @pytest.mark.parametrize("interruption", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
 def test_an_interrupted_up_stops_the_servers_it_had_started(folder: Folder, interruption: signal.Signals):
+    returncode, stderr = _interrupt_while_waiting_for_kafka(folder, interruption)
+    assert returncode != 0
+    assert "Traceback" not in stderr
+    _assert_nothing_left(folder, "servers left running with no env file to reach them")
+
+
+def _interrupt_while_waiting_for_kafka(folder: Folder, interruption: signal.Signals) -> tuple[int, str]:
+    """`up` interrupted once every server is started and before Kafka answers. Kafka is frozen (SIGSTOP)
+    from the moment its pid file appears until the signal is sent, so that `up` is surely still waiting
+    then; on a loaded machine it could otherwise finish between the test's look and its signal."""
+    kafka_pid_file = folder.home / "kafka" / "pid"
     up = folder.popen("up")
     try:
-        wait_for(lambda: (folder.home / "kafka" / "pid").exists() or up.poll() is not None,
-                 "`stack up` to start every server", timeout=300)
-        up.send_signal(interruption)
+        wait_for(lambda: _read(kafka_pid_file).strip() or up.poll() is not None, "`stack up` to start every server",
+                 timeout=300)
+        assert up.poll() is None, f"`up` ended before Kafka started: {up.communicate()}"
+        kafka_pid = int(_read(kafka_pid_file))
+        os.kill(kafka_pid, signal.SIGSTOP)
+        try:
+            assert not (folder.home / "env").exists() and up.poll() is None, \
+                "Kafka answered before it could be frozen: `up` is not waiting for it"
+            up.send_signal(interruption)
+        finally:
+            os.kill(kafka_pid, signal.SIGCONT)
         _, stderr = up.communicate(timeout=300)
     finally:
         up.kill()
-    assert up.returncode != 0
-    assert "Traceback" not in stderr
-    _assert_nothing_left(folder, "servers left running with no env file to reach them")
+    return up.returncode, stderr
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""
 
 
 # --- item 9: a write cut short; a folder that cannot be used -----------------------------------------
