@@ -311,7 +311,18 @@ def assert_nothing_lost(pipeline: Pipeline, expected: Expected) -> None:
         try:
             assert_warehouse_matches(conn, expected)
         except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{where_lost(pipeline, expected)}\nlogs: {pipeline.log_dir}") from exc
+            raise AssertionError(f"{exc}\n{where_lost(pipeline, expected)}\n{_warnings(pipeline)}") from exc
+
+
+def _warnings(pipeline: Pipeline, most: int = 40) -> str:
+    """The services' own warnings (not librdkafka's, nor dead letters: the test checks those), the newest
+    `most` of each log: what CI's output keeps."""
+    parts = []
+    for log in sorted(pipeline.log_dir.glob(f"{pipeline.name}-*.log")):
+        lines = [line[:400] for line in log.read_text(errors="replace").splitlines()
+                 if " WARNING streamvault." in line and "librdkafka" not in line and "dead-letter" not in line]
+        parts.append(f"--- {log} ({len(lines)} warnings, the last {min(most, len(lines))}):\n" + "\n".join(lines[-most:]))
+    return "\n".join(parts)
 
 
 def warehouse_progress(pipeline: Pipeline) -> tuple[int, ...]:

@@ -38,10 +38,17 @@ def _insert(table: model.SetTable | model.Satellite) -> pgsql.Composed:
 
 @cache
 def _history(sat: model.Satellite) -> pgsql.Composed:
-    # A satellite without a sent time reads NEVER in its place: every version is a Moment.
-    sent_column = pgsql.Identifier("sent_dttm") if sat.sent_ordered else pgsql.Literal(transform.NEVER)
+    """satellite_history.sql for one satellite. One without a sent time reads NEVER in its place (every
+    version is a Moment) and is ordered by effective_dt alone, as its primary key is."""
+    if sat.sent_ordered:
+        sent, version = pgsql.Identifier("sent_dttm"), pgsql.SQL("(effective_dt, sent_dttm)")
+        since, newest_first = pgsql.SQL("(b.since, b.since_sent)"), pgsql.SQL("effective_dt DESC, sent_dttm DESC")
+    else:
+        sent, version = pgsql.Literal(transform.NEVER), pgsql.SQL("effective_dt")
+        since, newest_first = pgsql.SQL("b.since"), pgsql.SQL("effective_dt DESC")
     return _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
-              sent=sent_column, hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes))
+              sent=sent, hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes),
+              version=version, since=since, newest_first=newest_first)
 
 
 class _Read(NamedTuple):
@@ -69,7 +76,7 @@ class DdsStage:
         with conn.pipeline():
             for table in model.SET_TABLES:
                 self._insert_rows(conn, table, rows.sets[table].values())
-            reads = {sat: self._read_satellite(conn, sat, sorted(seen))
+            reads = {sat: self._read_satellite(conn, sat, seen)
                      for sat in model.SATELLITES if (seen := rows.versions[sat])}
             for sat, read in reads.items():
                 self._write_satellite(conn, sat, read, rows.versions[sat])
@@ -90,14 +97,19 @@ class DdsStage:
             conn.execute(_insert(table), {"load_src": self.load_src, **array_params(table.types, rows)})
 
     @staticmethod
-    def _read_satellite(conn: psycopg.Connection, sat: model.Satellite, keys: list[HashKey]) -> _Read:
+    def _read_satellite(conn: psycopg.Connection, sat: model.Satellite,
+                        seen: dict[HashKey, list[transform.Version]]) -> _Read:
+        keys = sorted(seen)
         params = {"sat": sat.name, "keys": uuid_array(keys)}
         if sat.one_partition:
             watermarks = conn.execute(sql("streamvault.dds", "read_watermarks.sql"), params)
         else:
             conn.execute(sql("streamvault.dds", "claim_watermarks.sql"), params)
             watermarks = conn.execute(sql("streamvault.dds", "lock_watermarks.sql"), params)
-        return _Read(keys, watermarks, conn.execute(_history(sat), params))
+        since = [min(version.effective for version in seen[key]) for key in keys]
+        history = conn.execute(_history(sat), {**params, "since": [moment[0] for moment in since],
+                                               "since_sent": [moment[1] for moment in since]})
+        return _Read(keys, watermarks, history)
 
     def _write_satellite(self, conn: psycopg.Connection, sat: model.Satellite, read: _Read,
                          seen: dict[HashKey, list[transform.Version]]) -> None:
