@@ -18,22 +18,6 @@ from streamvault.testing.pipeline import Pipeline
 from streamvault.testing.support import cli, free_port, pg_admin
 
 
-# A known defect (xfail, not strict) that shows: its failure printed at the end of the run, where CI's log keeps
-# it (pytest reports such a failure as one "x" and its reason only); the where and why is what closes the issue.
-_known_defects_shown: list[tuple[str, str]] = []
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" and report.skipped and getattr(report, "wasxfail", None) is not None:
-        _known_defects_shown.append((report.nodeid, report.longreprtext))
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    for nodeid, failure in _known_defects_shown:
-        terminalreporter.write_sep("-", f"known defect showed: {nodeid}")
-        terminalreporter.write_line(failure[-16000:])
-
-
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     # Not pytest's tmp_path: its folders are private to root, and PostgreSQL runs as its own account.
