@@ -117,7 +117,7 @@ def test_how_arrivals_are_cut_into_batches_changes_nothing(versions):
 
 
 def needed(rows: list[Version], batch: list[Version]) -> list[Version]:
-    """What satellite_history.sql reads of a key for a batch: its rows from the last one before the batch's
+    """What recent_history.sql reads of a long-lived key for a batch: its rows from the last one before the batch's
     earliest version on."""
     since = min(v.effective for v in batch)
     before = [r for r in rows if r.effective < since]

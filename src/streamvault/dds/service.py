@@ -38,17 +38,14 @@ def _insert(table: model.SetTable | model.Satellite) -> pgsql.Composed:
 
 @cache
 def _history(sat: model.Satellite) -> pgsql.Composed:
-    """satellite_history.sql for one satellite. One without a sent time reads NEVER in its place (every
-    version is a Moment) and is ordered by effective_dt alone, as its primary key is."""
-    if sat.sent_ordered:
-        sent, version = pgsql.Identifier("sent_dttm"), pgsql.SQL("(effective_dt, sent_dttm)")
-        since, newest_first = pgsql.SQL("(b.since, b.since_sent)"), pgsql.SQL("effective_dt DESC, sent_dttm DESC")
-    else:
-        sent, version = pgsql.Literal(transform.NEVER), pgsql.SQL("effective_dt")
-        since, newest_first = pgsql.SQL("b.since"), pgsql.SQL("effective_dt DESC")
-    return _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
-              sent=sent, hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes),
-              version=version, since=since, newest_first=newest_first)
+    """The history read of one satellite: the recent part of a long-lived key's, all of an order's. A
+    satellite without a sent time reads NEVER in its place: every version is a Moment."""
+    identifiers = {"table": pgsql.Identifier(sat.name), "key": pgsql.Identifier(sat.key),
+                   "hashdiff": pgsql.Identifier(sat.hashdiff), "attributes": _names(sat.attributes)}
+    if sat.long_lived:
+        return _q("recent_history.sql", never=pgsql.Literal(transform.NEVER), **identifiers)
+    sent_column = pgsql.Identifier("sent_dttm") if sat.sent_ordered else pgsql.Literal(transform.NEVER)
+    return _q("satellite_history.sql", sent=sent_column, **identifiers)
 
 
 class _Read(NamedTuple):
@@ -106,10 +103,9 @@ class DdsStage:
         else:
             conn.execute(sql("streamvault.dds", "claim_watermarks.sql"), params)
             watermarks = conn.execute(sql("streamvault.dds", "lock_watermarks.sql"), params)
-        since = [min(version.effective for version in seen[key]) for key in keys]
-        history = conn.execute(_history(sat), {**params, "since": [moment[0] for moment in since],
-                                               "since_sent": [moment[1] for moment in since]})
-        return _Read(keys, watermarks, history)
+        if sat.long_lived:  # where its history begins to matter: the batch's earliest version of each key
+            params["since"] = [min(version.effective for version in seen[key])[0] for key in keys]
+        return _Read(keys, watermarks, conn.execute(_history(sat), params))
 
     def _write_satellite(self, conn: psycopg.Connection, sat: model.Satellite, read: _Read,
                          seen: dict[HashKey, list[transform.Version]]) -> None:

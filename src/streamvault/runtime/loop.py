@@ -229,7 +229,8 @@ class ServiceLoop:
             if self.outage.since is None:
                 self.quorum.check()
             self._attempt(self._idle, rewind=[])
-            self.freed_memory.release_if_grown()
+            if self._lag is not None and self._lag < self.runtime.batch_size:  # on a backlog the next batch reuses it
+                self.freed_memory.release_if_grown()
         self.dead_letters.flush()
         self.summary.maybe_log(self._lag)
 
