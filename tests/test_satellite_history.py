@@ -7,12 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from streamvault.dds.model import S_USER_NAMES
-from streamvault.dds.service import DdsStage
-from streamvault.dds.transform import NEVER, Version, new_satellite_rows
-from streamvault.hashing import hash_diff, hash_key
-from streamvault.testing.records import stg_orders
-from streamvault.testing.support import pg_connect
+from streamvault.dds.transform import Version, new_satellite_rows
+from streamvault.hashing import hash_diff
 
 
 def obs(hour: int, status: str, sent: int = 0) -> Version:
@@ -114,51 +110,3 @@ def test_how_arrivals_are_cut_into_batches_changes_nothing(versions):
                 rows = sorted(rows + added, key=lambda r: r.effective)
             one_by_one = replay([v for batch in batches for v in sorted(batch, key=lambda v: v.effective)])
             assert rows == one_by_one, (arrivals, cuts)
-
-
-def needed(rows: list[Version], batch: list[Version]) -> list[Version]:
-    """What recent_history.sql reads of a long-lived key for a batch: its rows from the last one before the batch's
-    earliest version on."""
-    since = min(v.effective for v in batch)
-    before = [r for r in rows if r.effective < since]
-    return [r for r in rows if not before or r.effective >= max(before, key=lambda r: r.effective).effective]
-
-
-@pytest.mark.parametrize("versions", VERSION_SETS.values(), ids=VERSION_SETS.keys())
-def test_the_rows_before_the_last_one_before_a_batch_change_nothing_it_adds(versions):
-    """Hence a batch reads only those: in every arrival order, however cut into batches, it adds the same
-    rows and moves the watermark alike with the history from there as with all of it."""
-    for arrivals in itertools.permutations(versions):
-        for cut in range(1, len(arrivals)):
-            rows, watermark = new_satellite_rows([], None, list(arrivals[:cut]))
-            rows = sorted(rows, key=lambda r: r.effective)
-            for batch in ([v] for v in arrivals[cut:]):
-                assert new_satellite_rows(needed(rows, batch), watermark, batch) == \
-                    new_satellite_rows(rows, watermark, batch), (arrivals, cut)
-                added, watermark = new_satellite_rows(rows, watermark, batch)
-                rows = sorted(rows + added, key=lambda r: r.effective)
-
-
-def test_a_batch_reads_a_keys_history_from_the_row_before_its_earliest_version_on(migrated):
-    """Against PostgreSQL: a user renamed 30 times; a batch with a newer name reads only the current row, a
-    late version between the 10th and 11th names reads the 10th row on (not the 30 rows every time)."""
-    dds = DdsStage("test")
-    user = hash_key("user", "u1")
-    renamed_at = [datetime(2024, 1, 1) + timedelta(hours=hour) for hour in range(30)]
-    with pg_connect(autocommit=True) as conn:
-        for hour, update_ts in enumerate(renamed_at):
-            order = stg_orders(1, 1, update_ts + timedelta(days=1))[0]
-            order.value.payload.user.update_ts = update_ts
-            order.value.payload.user.name = f"name {hour}"
-            with conn.transaction():
-                dds.load(conn, [order])
-        assert conn.execute("SELECT count(*) FROM dds.s_user_names WHERE h_user_pk = %s", (user,)).fetchone()[0] == 30
-
-        def read(update_ts: datetime) -> list[datetime]:
-            version = Version((update_ts, NEVER), hash_diff("s_user_names", "late"), ("late", "login1"))
-            with conn.transaction():
-                return sorted(row[1] for row in dds._read_satellite(conn, S_USER_NAMES, {user: [version]}).history)
-
-        assert read(renamed_at[-1] + timedelta(minutes=1)) == [renamed_at[-1]]
-        assert read(renamed_at[9] + timedelta(minutes=1)) == renamed_at[9:]
-        assert read(renamed_at[0] - timedelta(minutes=1)) == renamed_at

@@ -27,14 +27,6 @@ class Satellite:
     # Orders: two versions may share an update_ts (1-second resolution); the later sent is the newer
     # (docs/spec.md §3), so a row records its sent_dttm too. A name has its effective time only.
     sent_ordered: bool = False
-    # A user, a dish, a restaurant gains name versions all its life: a batch reads only the recent part of
-    # its history (dds/sql/recent_history.sql). An order's versions end when it closes: a batch reads all
-    # of them, for thousands of new orders at once, in one index scan (dds/sql/satellite_history.sql).
-    long_lived: bool = True
-
-    def __post_init__(self) -> None:
-        if self.long_lived and self.sent_ordered:
-            raise ValueError(f"{self.name}: recent_history.sql orders versions by effective_dt alone")
 
     @property
     def hashdiff(self) -> str:
@@ -74,8 +66,8 @@ S_USER_NAMES = Satellite("s_user_names", "h_user_pk", ("username", "userlogin"),
 S_PRODUCT_NAMES = Satellite("s_product_names", "h_product_pk", ("name",), ("text",))
 S_RESTAURANT_NAMES = Satellite("s_restaurant_names", "h_restaurant_pk", ("name",), ("text",))
 S_ORDER_COST = Satellite("s_order_cost", "h_order_pk", ("cost", "payment"), ("numeric", "numeric"),
-                         one_partition=True, sent_ordered=True, long_lived=False)
+                         one_partition=True, sent_ordered=True)
 S_ORDER_STATUS = Satellite("s_order_status", "h_order_pk", ("status",), ("text",),
-                           one_partition=True, sent_ordered=True, long_lived=False)
+                           one_partition=True, sent_ordered=True)
 
 SATELLITES = (S_USER_NAMES, S_PRODUCT_NAMES, S_RESTAURANT_NAMES, S_ORDER_COST, S_ORDER_STATUS)

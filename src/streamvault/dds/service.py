@@ -38,14 +38,10 @@ def _insert(table: model.SetTable | model.Satellite) -> pgsql.Composed:
 
 @cache
 def _history(sat: model.Satellite) -> pgsql.Composed:
-    """The history read of one satellite: the recent part of a long-lived key's, all of an order's. A
-    satellite without a sent time reads NEVER in its place: every version is a Moment."""
-    identifiers = {"table": pgsql.Identifier(sat.name), "key": pgsql.Identifier(sat.key),
-                   "hashdiff": pgsql.Identifier(sat.hashdiff), "attributes": _names(sat.attributes)}
-    if sat.long_lived:
-        return _q("recent_history.sql", never=pgsql.Literal(transform.NEVER), **identifiers)
+    # A satellite without a sent time reads NEVER in its place: every version is a Moment.
     sent_column = pgsql.Identifier("sent_dttm") if sat.sent_ordered else pgsql.Literal(transform.NEVER)
-    return _q("satellite_history.sql", sent=sent_column, **identifiers)
+    return _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
+              sent=sent_column, hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes))
 
 
 class _Read(NamedTuple):
@@ -73,7 +69,7 @@ class DdsStage:
         with conn.pipeline():
             for table in model.SET_TABLES:
                 self._insert_rows(conn, table, rows.sets[table].values())
-            reads = {sat: self._read_satellite(conn, sat, seen)
+            reads = {sat: self._read_satellite(conn, sat, sorted(seen))
                      for sat in model.SATELLITES if (seen := rows.versions[sat])}
             for sat, read in reads.items():
                 self._write_satellite(conn, sat, read, rows.versions[sat])
@@ -94,17 +90,13 @@ class DdsStage:
             conn.execute(_insert(table), {"load_src": self.load_src, **array_params(table.types, rows)})
 
     @staticmethod
-    def _read_satellite(conn: psycopg.Connection, sat: model.Satellite,
-                        seen: dict[HashKey, list[transform.Version]]) -> _Read:
-        keys = sorted(seen)
+    def _read_satellite(conn: psycopg.Connection, sat: model.Satellite, keys: list[HashKey]) -> _Read:
         params = {"sat": sat.name, "keys": uuid_array(keys)}
         if sat.one_partition:
             watermarks = conn.execute(sql("streamvault.dds", "read_watermarks.sql"), params)
         else:
             conn.execute(sql("streamvault.dds", "claim_watermarks.sql"), params)
             watermarks = conn.execute(sql("streamvault.dds", "lock_watermarks.sql"), params)
-        if sat.long_lived:  # where its history begins to matter: the batch's earliest version of each key
-            params["since"] = [min(version.effective for version in seen[key])[0] for key in keys]
         return _Read(keys, watermarks, conn.execute(_history(sat), params))
 
     def _write_satellite(self, conn: psycopg.Connection, sat: model.Satellite, read: _Read,
