@@ -337,7 +337,7 @@ def warehouse_progress(pipeline: Pipeline) -> tuple[int, ...]:
 
 
 # Stop 9 saw this test fail once in five runs, on a machine at load 10-46: 6 user/dish rows missing, 3 short.
-# Not seen since in 24 runs (12 in a row at load 6-9, with STG's stuck-transaction/abort-refused/re-created
+# Not seen since in 17 runs (12 in a row at load 6-9, with STG's stuck-transaction/abort-refused/re-created
 # producer sequence of that failure in 4 of them); its cause was not found. Should it show again, the failure
 # says where the orders stopped and what each service warned of (assert_nothing_lost).
 def test_the_active_controller_killed_for_20_s_then_two_brokers_down_lose_nothing(cluster: Stack, make_pipeline):
