@@ -67,6 +67,26 @@ def test_a_group_past_every_committed_message_is_caught_up_though_markers_and_ab
     assert committed_messages(settings, topic) == 5
 
 
+
+def test_a_group_is_not_caught_up_while_an_open_transaction_holds_data_it_may_have_to_read(stack):
+    """A read_committed reader sees the end of a partition at its last stable offset: a transaction left
+    open (a producer that stalled, or one no coordinator will ever end: a hanging transaction) must not
+    pass for the end, or `status` says drained while a service waits behind it."""
+    settings, group = config.load(config.KafkaSettings), f"g-{uuid.uuid4().hex}"
+    topic = _topic(partitions=1)
+    producer = Producer(kafka_config(**{"transactional.id": f"test-{uuid.uuid4().hex}"}))
+    producer.init_transactions(60)
+    producer.begin_transaction()
+    producer.produce(topic, value=b"pending", partition=0)
+    producer.flush()
+
+    [open_] = partition_lags(settings, group, topic)
+    assert (open_.end, open_.caught_up, open_.lag) == (1, False, 1)
+    assert not caught_up(settings, group, topic)
+
+    producer.abort_transaction(60)  # the data is gone for read_committed readers: nothing left to read
+    assert caught_up(settings, group, topic)
+
 def test_a_topic_that_does_not_exist_has_nothing_to_catch_up_on(stack):
     settings = config.load(config.KafkaSettings)
     topic = f"missing-{uuid.uuid4().hex}"

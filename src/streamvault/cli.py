@@ -60,8 +60,9 @@ def _waiting(local: Stack) -> Callable[[], None]:
               help="Kafka brokers of a new stack (STREAMVAULT_KAFKA_BROKERS; default 1); a stack keeps its number.")
 def stack_up(secure: bool, brokers: int | None) -> None:
     """Start the servers (idempotent) and wait until each is healthy."""
-    # A closed terminal (SIGHUP) or `kill` interrupts like Ctrl-C: `up` then stops what it had started.
-    for sig in (signal.SIGHUP, signal.SIGTERM):
+    # A closed terminal (SIGHUP) or `kill` interrupts like Ctrl-C: `up` then stops what it had started. Ctrl-C
+    # too where the shell started it with SIGINT ignored (a background job, CI): Python then never handles it.
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
         signal.signal(sig, signal.default_int_handler)
     with _stack(secure, brokers) as local:
         try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -39,11 +40,10 @@ class PartitionLag:
 def partition_lags(settings: KafkaSettings, group: str, topic: str) -> list[PartitionLag]:
     """Per partition of `topic`: the group's committed offset, the end, and whether it is caught up.
     A topic that does not exist has no partitions. Raises KafkaException when Kafka does not answer."""
-    consumer = _consumer(settings, group)
-    try:
+    with _clients(settings, group) as (consumer, marks):
         partitions = _partitions(consumer, topic)
         committed = {tp.partition: tp.offset for tp in _committed(consumer, partitions)}
-        bounds = {tp.partition: _watermarks(consumer, tp) for tp in partitions}
+        bounds = {tp.partition: _watermarks(marks, tp) for tp in partitions}
         # Where the group resumes: its committed offset, or the earliest one (also past retention).
         starts = {p: max(committed[p], low) for p, (low, _) in bounds.items()}
         found = _read(consumer, topic, starts, {p: high for p, (_, high) in bounds.items()}, first_only=True)
@@ -53,8 +53,6 @@ def partition_lags(settings: KafkaSettings, group: str, topic: str) -> list[Part
             lags.append(PartitionLag(p, committed[p] if committed[p] >= 0 else None, high, done,
                                      0 if done else max(high - starts[p], 0)))
         return lags
-    finally:
-        consumer.close()
 
 
 def caught_up(settings: KafkaSettings, group: str, topic: str) -> bool:
@@ -64,46 +62,49 @@ def caught_up(settings: KafkaSettings, group: str, topic: str) -> bool:
 
 def end_offsets(settings: KafkaSettings, topic: str) -> dict[int, int]:
     """Each partition's end (high watermark) now. Raises KafkaException when Kafka does not answer."""
-    consumer = _consumer(settings, f"streamvault-ends-{uuid.uuid4().hex}")
-    try:
-        return {tp.partition: _watermarks(consumer, tp)[1]
-                for tp in _partitions(consumer, topic)}
-    finally:
-        consumer.close()
+    with _clients(settings, f"streamvault-ends-{uuid.uuid4().hex}") as (consumer, marks):
+        return {tp.partition: _watermarks(marks, tp)[1] for tp in _partitions(consumer, topic)}
 
 
 def passed(settings: KafkaSettings, group: str, topic: str, ends: dict[int, int]) -> bool:
     """The group has committed past every committed message before `ends` (offsets read earlier with
     end_offsets): what was in the topic then is processed, whatever came since."""
-    consumer = _consumer(settings, group)
-    try:
+    with _clients(settings, group) as (consumer, marks):
         partitions = [TopicPartition(topic, p) for p in sorted(ends)]
         committed = {tp.partition: tp.offset for tp in _committed(consumer, partitions)}
-        lows = {p: _watermarks(consumer, TopicPartition(topic, p))[0] for p in ends}
+        lows = {p: _watermarks(marks, TopicPartition(topic, p))[0] for p in ends}
         starts = {p: max(committed[p], lows[p]) for p in ends}
         found = _read(consumer, topic, starts, ends, first_only=True)
         return len(found) == len(ends) and not any(found.values())
-    finally:
-        consumer.close()
 
 
 def committed_messages(settings: KafkaSettings, topic: str) -> int | None:
     """Committed messages in the topic (e.g. a dead-letter topic), read from the beginning;
     None when the reading did not reach the end in time (an open transaction holds it back)."""
-    consumer = _consumer(settings, f"streamvault-count-{uuid.uuid4().hex}")
-    try:
-        bounds = {tp.partition: _watermarks(consumer, tp) for tp in _partitions(consumer, topic)}
+    with _clients(settings, f"streamvault-count-{uuid.uuid4().hex}") as (consumer, marks):
+        bounds = {tp.partition: _watermarks(marks, tp) for tp in _partitions(consumer, topic)}
         found = _read(consumer, topic, {p: low for p, (low, _) in bounds.items()},
                       {p: high for p, (_, high) in bounds.items()}, first_only=False)
         return sum(found.values()) if len(found) == len(bounds) else None
+
+
+@contextmanager
+def _clients(settings: KafkaSettings, group: str) -> Iterator[tuple[Consumer, Consumer]]:
+    """A read_committed reader of the group's offsets and of the data, and a read_uncommitted one for the
+    watermarks: asked by a read_committed client, the end of a partition is its last stable offset, and an
+    open transaction (or one no coordinator will ever end: a hanging one) would pass for the end."""
+    consumer, marks = _consumer(settings, group, "read_committed"), _consumer(settings, group, "read_uncommitted")
+    try:
+        yield consumer, marks
     finally:
         consumer.close()
+        marks.close()
 
 
-def _consumer(settings: KafkaSettings, group: str) -> Consumer:
+def _consumer(settings: KafkaSettings, group: str, isolation: str) -> Consumer:
     # Assigned, never subscribed: it reads the group's offsets without joining the group.
     return Consumer({**settings.client_config(), "group.id": group, "enable.auto.commit": False,
-                     "isolation.level": "read_committed", "auto.offset.reset": "earliest", "log_level": 0})
+                     "isolation.level": isolation, "auto.offset.reset": "earliest", "log_level": 0})
 
 
 def _committed(consumer: Consumer, partitions: list[TopicPartition]) -> list[TopicPartition]:
@@ -112,7 +113,8 @@ def _committed(consumer: Consumer, partitions: list[TopicPartition]) -> list[Top
 
 
 def _watermarks(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
-    """The partition's low and high watermarks; retried while its leader moves."""
+    """The partition's low and high watermarks (the consumer reads read_uncommitted); retried while its
+    leader moves."""
     return _retried(lambda: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S), _LEADER_MOVING)
 
 
