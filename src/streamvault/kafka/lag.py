@@ -24,8 +24,8 @@ T = TypeVar("T")
 _COORDINATOR_BUSY = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
                      KafkaError.COORDINATOR_NOT_AVAILABLE}
 # A partition's leader moving to another broker (one was lost or came back): asked again, the next one answers.
-_LEADER_MOVING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
-                  KafkaError.UNKNOWN_TOPIC_OR_PART}
+LEADER_MOVING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                 KafkaError.UNKNOWN_TOPIC_OR_PART}
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def _committed(consumer: Consumer, partitions: list[TopicPartition]) -> list[Top
 def _watermarks(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
     """The partition's low and high watermarks (the consumer reads read_uncommitted); retried while its
     leader moves."""
-    return _retried(lambda: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S), _LEADER_MOVING)
+    return _retried(lambda: consumer.get_watermark_offsets(tp, timeout=READ_TIMEOUT_S), LEADER_MOVING)
 
 
 def _retried(call: Callable[[], T], passing: set[int]) -> T:

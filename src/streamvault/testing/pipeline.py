@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamvault import config
@@ -228,20 +228,16 @@ class Pipeline:
             consumer.close()
 
 
-# A topic a moment old: its leader is not yet known to every client.
-_NEW_TOPIC = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
-                        KafkaError.UNKNOWN_TOPIC_OR_PART})
-
-
 def _ends(consumer: Consumer, topic: str, deadline: float) -> dict[int, int]:
-    """Each partition's end offset, once the topic's leaders answer."""
+    """Each partition's end offset, once the topic's leaders answer (a topic a moment old: its leader is not
+    yet known to every client)."""
     while True:
         try:
             metadata = consumer.list_topics(topic, timeout=10).topics[topic]
             return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
                     for p in metadata.partitions}
         except KafkaException as exc:
-            if exc.args[0].code() not in _NEW_TOPIC or time.monotonic() >= deadline:
+            if exc.args[0].code() not in lag.LEADER_MOVING or time.monotonic() >= deadline:
                 raise
             time.sleep(0.1)
 
