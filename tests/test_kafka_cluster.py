@@ -33,7 +33,7 @@ from streamvault.stack.settings import StackSettings
 from streamvault.testing.backlog import copy_in_one_transaction, read_all
 from streamvault.testing.corpus import assert_dead_letters, scenario
 from streamvault.testing.expected import Expected, assert_warehouse_matches
-from streamvault.testing.forensics import where_lost
+from streamvault.testing.forensics import abort_open, held_back, open_transactions, where_lost
 from streamvault.testing.pipeline import SERVICES, Pipeline
 from streamvault.testing.support import cli, free_port, kafka_config, pg_admin, read_env_file, wait_for
 
@@ -277,13 +277,34 @@ def loaded(pipeline: Pipeline) -> int:
         return conn.execute("SELECT count(*) FROM stg.order_events").fetchone()[0]
 
 
-# The controller's loss with two replicas per service left, in its first CI run, a transaction open on
-# partition 0 of the STG topic from the start of the run (last stable offset 15, high watermark 1,954): DDS
-# could not read past it and 3,665 orders never reached the marts. Until then the drained check took the last
-# stable offset for the end (kafka/lag.py). Issue 12 stays open on it.
+def drain(cluster: Stack, pipeline: Pipeline, expected: Expected) -> str:
+    """Wait for the pipeline to drain. Should a transaction that no coordinator will end hold a topic back
+    (issue 12: seen once in 30 runs of the controller's loss with two replicas per service, 3,665 orders held
+    behind it), return the evidence of whose it is, after the repair docs/deploy.md gives operators."""
+    try:
+        pipeline.wait_drained(expected.parked, timeout=300)
+        return ""
+    except AssertionError:
+        held = {topic: partitions for topic in map(pipeline.topic, SERVICES) if (partitions := held_back(topic))}
+        if not held:
+            raise
+    servers = list(brokers(cluster).values())
+    ids = [f"{pipeline.group(service)}-r{index}" for service, index in pipeline.running]
+    evidence = "\n".join(open_transactions(servers, topic, partitions, ids) + "\n" + abort_open(servers, topic, partitions)
+                         for topic, partitions in held.items())
+    pipeline.wait_drained(expected.parked, timeout=120)
+    return evidence
+
+
+def expected_failure_if_repaired(evidence: str) -> None:
+    """A run that needed the operator's repair is not a pass: it is reported with its evidence (pytest -ra)."""
+    if evidence:
+        pytest.xfail(f"issue 12: a transaction no coordinator ends held the pipeline until aborted by hand; "
+                     f"nothing was lost after that:\n{evidence}")
+
+
 VICTIMS = [pytest.param(busiest_leader, id="the busiest leader"),
-           pytest.param(active_controller, id="the active controller", marks=pytest.mark.xfail(
-               strict=False, reason="issue 12: a transaction left open on the STG topic holds DDS back for good"))]
+           pytest.param(active_controller, id="the active controller")]
 
 
 @pytest.mark.parametrize("victim", VICTIMS)
@@ -304,7 +325,7 @@ def test_exact_marts_with_two_replicas_per_service_while_a_broker_is_killed_for_
     killed = brokers(cluster)[victim(cluster)]
     lose_for_20_s(killed)
     publishing.finish()
-    pipeline.wait_drained(expected.parked, timeout=300)
+    repaired = drain(cluster, pipeline, expected)
     wait_all_ready(pipeline)
     readiness.stop()
     replica, seconds, reasons = readiness.longest()
@@ -313,6 +334,7 @@ def test_exact_marts_with_two_replicas_per_service_while_a_broker_is_killed_for_
     assert all(code is None for code in pipeline.exit_codes().values())
     assert_dead_letters(pipeline, expected)
     assert_nothing_lost(pipeline, expected)
+    expected_failure_if_repaired(repaired)
 
 
 def assert_nothing_lost(pipeline: Pipeline, expected: Expected) -> None:
@@ -394,10 +416,11 @@ def test_the_active_controller_killed_for_20_s_then_two_brokers_down_lose_nothin
     for server in down:
         server.await_healthy()
 
-    pipeline.wait_drained(expected.parked, timeout=300)
+    repaired = drain(cluster, pipeline, expected)
     wait_all_ready(pipeline)
     readiness.stop()
     print(f"\nnot-ready periods: {[(r, round(s), why) for r, s, why in readiness.periods]}")
     assert all(code is None for code in pipeline.exit_codes().values())
     assert_dead_letters(pipeline, expected)
     assert_nothing_lost(pipeline, expected)
+    expected_failure_if_repaired(repaired)

@@ -154,6 +154,11 @@ class Kafka(Server):
                 f"-Dlog4j2.configurationFile={self.dir / 'log4j2.yaml'}",
                 "-cp", f"{self.libs_dir}/*", main, *args]
 
+    def tool(self, main: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """One of Kafka's own tools on the stack's jars, e.g. `org.apache.kafka.tools.TransactionsCommand`
+        (what kafka-transactions.sh runs) or `kafka.tools.DumpLogSegments`; its output, never raising."""
+        return subprocess.run(self._java(main, *args), capture_output=True, text=True, timeout=timeout)
+
     def install_jars(self) -> None:
         """Copy the broker's jars from Maven (cached in ~/.m2) unless the pom is unchanged."""
         pom = resources.files("streamvault.stack").joinpath("pom.xml")

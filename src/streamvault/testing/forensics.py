@@ -15,11 +15,13 @@ from collections import defaultdict
 from confluent_kafka import Consumer, TopicPartition
 
 from streamvault.hashing import hash_key
+from streamvault.stack.kafka import Kafka
 from streamvault.testing.expected import Expected
 from streamvault.testing.pipeline import SERVICES, Pipeline
 from streamvault.testing.support import kafka_config
 
 _SHOWN = 10  # orders described one by one
+TRANSACTIONS = "org.apache.kafka.tools.TransactionsCommand"  # what kafka-transactions.sh runs
 Places = dict[int, list[tuple[int, int]]]  # order id -> (partition, offset) of each message carrying it
 
 
@@ -77,6 +79,58 @@ def _offsets(group: str, topic: str) -> str:
         consumer.close()
     return ", ".join(f"[{p}] {committed[p]}/{ends['read_committed'][p]}/{ends['read_uncommitted'][p]}"
                      for p in sorted(committed))
+
+
+def held_back(topic: str) -> dict[int, int]:
+    """The partitions of `topic` whose last stable offset is short of their end (a transaction is open there),
+    each with that offset: read_committed readers get nothing past it."""
+    stable, end = _ends(topic, "read_committed"), _ends(topic, "read_uncommitted")
+    return {p: stable[p] for p in sorted(stable) if stable[p] < end[p]}
+
+
+def open_transactions(brokers: list[Kafka], topic: str, held: dict[int, int], transactional_ids: list[str]) -> str:
+    """Whose transactions hold the partitions `held` (partition -> last stable offset) back: the producers with
+    one open there (kafka-transactions.sh describe-producers), their batches as the partition's log has them
+    (DumpLogSegments: is an end marker of theirs there?), and the transactional ids at their coordinators."""
+    kafka = brokers[0]
+    bootstrap = ("--bootstrap-server", f"127.0.0.1:{kafka.port}")
+    lines = []
+    for partition, stable in held.items():
+        described = kafka.tool(TRANSACTIONS, *bootstrap, "describe-producers", "--topic", topic,
+                               "--partition", str(partition))
+        lines.append(f"{topic}[{partition}], last stable offset {stable}: producers\n{described.stdout}"
+                     f"{described.stderr[-300:]}")
+        rows = [row.split() for row in described.stdout.splitlines()[1:]]
+        holding = [row[0] for row in rows if row and row[-1] == str(stable)]
+        lines += _batches(brokers, topic, partition, holding)
+    for transactional_id in transactional_ids:
+        described = kafka.tool(TRANSACTIONS, *bootstrap, "describe", "--transactional-id", transactional_id)
+        lines.append(f"{transactional_id}: {described.stdout}{described.stderr[-300:]}")
+    return "\n".join(lines)
+
+
+def _batches(brokers: list[Kafka], topic: str, partition: int, producer_ids: list[str], most: int = 30) -> list[str]:
+    """The producers' batches (control batches included) in one replica's log of the partition."""
+    for server in brokers:
+        segments = sorted(str(f) for f in (server.data_dir / f"{topic}-{partition}").glob("*.log"))
+        if segments:
+            dumped = server.tool("kafka.tools.DumpLogSegments", "--files", ",".join(segments))
+            found = [line for line in dumped.stdout.splitlines()
+                     if any(f"producerId: {pid} " in line for pid in producer_ids)]
+            shown = found if len(found) <= most else found[:most // 2] + ["..."] + found[-most // 2:]
+            return [f"batches of producers {producer_ids} in {server.name}'s replica ({len(found)}):", *shown]
+    return [f"no replica of {topic}[{partition}] found"]
+
+
+def abort_open(brokers: list[Kafka], topic: str, held: dict[int, int]) -> str:
+    """What deploy.md tells an operator to do with a transaction no coordinator will end: abort it on the
+    partition (kafka-transactions.sh abort). Returns the tool's output."""
+    kafka, outputs = brokers[0], []
+    for partition, stable in held.items():
+        done = kafka.tool(TRANSACTIONS, "--bootstrap-server", f"127.0.0.1:{kafka.port}", "abort", "--topic", topic,
+                          "--partition", str(partition), "--start-offset", str(stable))
+        outputs.append(f"abort {topic}[{partition}] at {stable}: rc {done.returncode} {done.stdout}{done.stderr[-300:]}")
+    return "\n".join(outputs)
 
 
 def _ends(topic: str, isolation: str) -> dict[int, int]:
