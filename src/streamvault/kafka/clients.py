@@ -24,9 +24,14 @@ def service_config(settings: KafkaSettings, on_error: OnError | None = None) -> 
     return config
 
 
-def transactional_consumer(settings: KafkaSettings, group: str, on_error: OnError | None = None) -> Consumer:
-    """Reads only committed data; offsets are committed by the producer's transaction, never by the consumer."""
+def transactional_consumer(settings: KafkaSettings, group: str, on_error: OnError | None = None,
+                           on_statistics: Callable[[str], None] | None = None,
+                           statistics_interval_ms: int = 5000) -> Consumer:
+    """Reads only committed data; offsets are committed by the producer's transaction, never by the consumer.
+    `on_statistics` gets librdkafka's statistics (JSON) every `statistics_interval_ms`, from the consumer's poll."""
+    watching = {"stats_cb": on_statistics, "statistics.interval.ms": statistics_interval_ms} if on_statistics else {}
     return Consumer({
+        **watching,
         **service_config(settings, on_error),
         "group.id": group,
         "enable.auto.commit": False,

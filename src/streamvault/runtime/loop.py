@@ -26,6 +26,7 @@ from streamvault.runtime.database import connection_pool
 from streamvault.runtime.diagnosis import explain
 from streamvault.runtime.faults import LoneFailure, ServiceFault, describe, is_transient, refused_by_postgres
 from streamvault.runtime.freshness import BatchFreshness
+from streamvault.runtime.hanging import HangingTransactions
 from streamvault.runtime.http import create_app, serve_in_background
 from streamvault.runtime.intake import take_batch
 from streamvault.runtime.logs import DeadLetterLog, Summary, event
@@ -69,6 +70,7 @@ class ServiceLoop:
         self._label = stage.name
         self.outage = KafkaOutage(self._label)
         self.quorum: WriteQuorum | None = None  # once connected: its topics' min.insync.replicas are learnt then
+        self.hanging = HangingTransactions(self._label, runtime.hanging_transaction_s, kafka.bootstrap_servers)
         self.dead_letters = DeadLetterLog(log, self._label)
         self.summary = Summary(log, self._label, runtime.log_summary_s)
         self._lag: int | None = None  # messages behind the end of the assigned partitions, after the last batch
@@ -133,7 +135,8 @@ class ServiceLoop:
                     self.quorum = WriteQuorum(self._label, self.kafka, min_insync_replicas(self.kafka, destinations))
                 # The consumer is polled all the time, so its errors tell an outage when it happens (an idle
                 # producer's would come out later, when it is next used).
-                self._consumer = transactional_consumer(self.kafka, self.group, self.outage.on_error)
+                self._consumer = transactional_consumer(self.kafka, self.group, self.outage.on_error,
+                                                        self.hanging.on_statistics)
                 self._consumer.subscribe([self.topics.source], on_assign=self._on_assign,
                                          on_revoke=self._on_revoke, on_lost=self._on_lost)
                 self.outage.ended()
@@ -165,17 +168,21 @@ class ServiceLoop:
         self.pool.close()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assigned = list(partitions)
+        self._assign(partitions)
         self._log_partitions("partitions_assigned", "assigned", partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.assigned = []
+        self._assign([])
         self._log_partitions("partitions_revoked", "revoked", partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Taken away without a clean revoke (the session expired): another member may own them already."""
-        self.assigned = []
+        self._assign([])
         self._log_partitions("partitions_lost", "lost", partitions)
+
+    def _assign(self, partitions: list[TopicPartition]) -> None:
+        self.assigned = list(partitions)
+        self.hanging.assigned = [(p.topic, p.partition) for p in partitions]
 
     def _log_partitions(self, name: str, what: str, partitions: list[TopicPartition]) -> None:
         numbers = sorted(p.partition for p in partitions)
@@ -190,7 +197,8 @@ class ServiceLoop:
 
     def readiness(self) -> dict[str, object]:
         """Ready when the last attempt succeeded, no batch is stuck and partitions are assigned; else why not."""
-        reason = self.problem or self.outage.reason or (self.quorum and self.quorum.reason) or self._stuck()
+        reason = (self.problem or self.outage.reason or (self.quorum and self.quorum.reason) or self._stuck()
+                  or self.hanging.reason)
         if reason is None and self.assigned is None:
             reason = "waiting for a partition assignment"
         metrics.ready.labels(self._label).set(0 if reason else 1)

@@ -30,6 +30,10 @@ batch_seconds = Histogram("streamvault_batch_seconds", "Time to load and commit 
 consumer_lag = Gauge("streamvault_consumer_lag", "Messages behind the end of the partition",
                      ["service", "topic", "partition"])
 batch_failures = Counter("streamvault_batch_failures_total", "Batches aborted and retried", ["service", "reason"])
+hanging_transaction_seconds = Gauge(
+    "streamvault_hanging_transaction_seconds",
+    "How long a transaction open past any producer's timeout has held back an assigned partition (runtime/hanging.py)",
+    ["service", "topic", "partition"])
 ready = Gauge("streamvault_ready", "1 when the service is ready", ["service"])
 
 

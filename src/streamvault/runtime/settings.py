@@ -28,6 +28,9 @@ class RuntimeSettings(BaseSettings):
     max_backoff_s: float = Field(10.0, gt=0, validation_alias="STREAMVAULT_MAX_BACKOFF_SECONDS")
     # A batch (or the idle round) running longer than this makes /ready 503: a frozen server shows.
     stuck_batch_s: float = Field(30.0, gt=0, validation_alias="STREAMVAULT_STUCK_BATCH_SECONDS")
+    # A partition's last stable offset unmoved this long, data past it: a transaction no producer will end
+    # (runtime/hanging.py). Above the transaction.timeout.ms of every producer writing the source topic.
+    hanging_transaction_s: float = Field(120.0, gt=0, validation_alias="STREAMVAULT_HANGING_TRANSACTION_SECONDS")
     # PostgreSQL sessions: time to connect, idle time before TCP keepalive probes, longest statement.
     pg_connect_timeout_s: int = Field(10, ge=2, validation_alias="STREAMVAULT_PG_CONNECT_TIMEOUT_SECONDS")
     pg_keepalive_idle_s: int = Field(30, ge=1, validation_alias="STREAMVAULT_PG_KEEPALIVE_SECONDS")

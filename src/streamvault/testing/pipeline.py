@@ -208,7 +208,7 @@ class Pipeline:
                                             "isolation.level": "read_committed"}))
         try:
             deadline = time.monotonic() + timeout
-            ends = _ends(consumer, topic, deadline)
+            ends = _ends(topic, deadline)
             partitions = [TopicPartition(topic, p, 0) for p in ends]
             consumer.assign(partitions)
             messages = []
@@ -228,14 +228,13 @@ class Pipeline:
             consumer.close()
 
 
-def _ends(consumer: Consumer, topic: str, deadline: float) -> dict[int, int]:
-    """Each partition's end offset, once the topic's leaders answer (a topic a moment old: its leader is not
-    yet known to every client)."""
+def _ends(topic: str, deadline: float) -> dict[int, int]:
+    """Each partition's end (high watermark: not the last stable offset a read_committed client would be told,
+    which a transaction left open holds back), once the topic's leaders answer (a topic a moment old: its
+    leader is not yet known to every client)."""
     while True:
         try:
-            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-            return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                    for p in metadata.partitions}
+            return lag.end_offsets(config.load(config.KafkaSettings), topic)
         except KafkaException as exc:
             if exc.args[0].code() not in lag.LEADER_MOVING or time.monotonic() >= deadline:
                 raise
