@@ -38,7 +38,8 @@ def test_memory_freed_after_a_large_batch_is_given_back_once_it_has_grown_past_t
     assert run["grown"] - run["before"] >= 3 * GROWTH_BYTES, f"the freed values are not held resident: {run}"
     assert run["trimmed"]
     assert run["after"] < run["grown"] - 2 * GROWTH_BYTES, run
-    assert run["reference"] == run["after"]
+    # The next trim counts from where this one left the process (a page or two either way: RSS is read twice).
+    assert abs(run["reference"] - run["after"]) < 2**20, run
 
 
 def test_nothing_is_trimmed_while_the_process_stays_within_the_threshold():
