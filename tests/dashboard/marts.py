@@ -52,14 +52,23 @@ class Marts:
     def replace(self, products: Iterable[Counter] = (), categories: Iterable[Counter] = (),
                 orders: Iterable[Order] = (), data_as_of: datetime | None = None) -> None:
         """`data_as_of`: the newest source publish time the CDM service has committed (none: no row)."""
-        with pg_connect(self.env) as conn:
-            conn.execute("TRUNCATE cdm.user_product_counters, cdm.user_category_counters, "
-                         "cdm.srv_order_contributions, cdm.srv_freshness, dds.l_product_restaurant, "
-                         "dds.s_restaurant_names")
-            self._insert(conn, products, categories, orders)
-            if data_as_of is not None:
-                conn.execute("INSERT INTO cdm.srv_freshness (instance, source_published_at, committed_at) "
-                             "VALUES ('cdm-0', %s, now())", (data_as_of,))
+        products, categories, orders = list(products), list(categories), list(orders)
+        for attempt in range(5):
+            try:
+                with pg_connect(self.env) as conn:
+                    conn.execute("TRUNCATE cdm.user_product_counters, cdm.user_category_counters, "
+                                 "cdm.srv_order_contributions, cdm.srv_freshness, dds.l_product_restaurant, "
+                                 "dds.s_restaurant_names")
+                    self._insert(conn, products, categories, orders)
+                    if data_as_of is not None:
+                        conn.execute("INSERT INTO cdm.srv_freshness (instance, source_published_at, committed_at) "
+                                     "VALUES ('cdm-0', %s, now())", (data_as_of,))
+                return
+            except psycopg.errors.DeadlockDetected:
+                # A dashboard query held one table and waited for another the TRUNCATE had locked; PostgreSQL
+                # chose to cancel the TRUNCATE. Its transaction was rolled back whole: do it again.
+                if attempt == 4:
+                    raise
 
     def add(self, products: Iterable[Counter] = (), categories: Iterable[Counter] = ()) -> None:
         with pg_connect(self.env) as conn:
