@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import random
 import re
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -248,6 +252,36 @@ def test_publish_writes_a_timeline_and_rate_mode_streams_the_same_builder(stack)
     assert run.returncode == 0, run.stderr
     created = int(re.search(r"generated (\d+) orders", run.stdout).group(1))
     simulator = Simulator(GeneratorOptions(seed=22))
+    events = simulator.reference()
+    for _ in range(created):
+        events += simulator.step()
+    events += simulator.drain()
+    sent = [event for event in events if isinstance(event, KafkaMessage)]
+    assert created > 0 and _read(topic, len(sent)) == _sent(sent)
+
+
+def test_ctrl_c_ends_an_endless_stream_with_every_started_order_complete_and_its_summary(stack):
+    """However often Ctrl-C comes, and wherever (inside the Kafka client's flush it once killed the stream with
+    a SystemError): the orders started are finished, every message is delivered, and the summary is printed."""
+    topic = f"gen-{uuid.uuid4().hex[:8]}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamvault", "generate", "--seed", "31", "--rate", "400", "--topic", topic,
+         "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's job hears Ctrl-C
+    consumer = Consumer(kafka_config(**{"group.id": topic, "auto.offset.reset": "earliest"}))
+    consumer.subscribe([topic])
+    try:
+        poll_all(consumer, 100)  # streaming
+    finally:
+        consumer.close()
+    for _ in range(40):
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output
+
+    created = int(re.search(r"generated (\d+) orders", output).group(1))
+    simulator = Simulator(GeneratorOptions(seed=31))
     events = simulator.reference()
     for _ in range(created):
         events += simulator.step()

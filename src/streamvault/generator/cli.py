@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import signal
 import sys
+import threading
 from datetime import datetime
 
 import click
@@ -62,9 +64,18 @@ def generate(orders: int | None, rate: float | None, duration: float | None, see
         orders = _DEFAULTS.orders
     options = GeneratorOptions(seed=seed, start=start, first_object_id=first_id,
                                **counts_and_shares)  # type: ignore[arg-type]
+    # Ctrl-C ends the stream as a flag for the rest of the command: raised as KeyboardInterrupt inside the
+    # Kafka client's flush it came out as a SystemError from the client's C code, and the stream died before
+    # its drain and its summary; after the stream there is nothing left to stop.
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
     try:
         stats = stream(Simulator(options), kafka, redis_settings, topic, orders=orders, rate=rate,
-                       duration=duration, progress=sys.stderr.isatty() if progress is None else progress)
+                       duration=duration, progress=sys.stderr.isatty() if progress is None else progress,
+                       stopped=stopped)
     except (PublishError, KafkaException, redis.RedisError) as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        # Nothing is left to stop; Python's exit would hand a late Ctrl-C back to the default, which kills.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     click.echo(f"generated {stats.summary()}; topic {topic}, seed {seed}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -113,30 +114,26 @@ def publish(timeline: Timeline, kafka: KafkaSettings, redis_settings: RedisSetti
 
 def stream(simulator: Simulator, kafka: KafkaSettings, redis_settings: RedisSettings, topic: str, *,
            orders: int | None, rate: float | None = None, duration: float | None = None,
-           progress: bool = True) -> Stats:
+           progress: bool = True, stopped: threading.Event | None = None) -> Stats:
     """Generate while publishing (flat memory): `orders` orders (None: no limit), paced at `rate`
-    orders/s when given, until `duration` seconds or Ctrl-C; then what is scheduled is drained,
-    so every started order is complete."""
-    started = time.monotonic()
-    with Publisher(kafka, redis_settings, topic) as publisher, \
-            _progress(progress, orders, "orders") as update:
+    orders/s when given, until `duration` seconds or `stopped` is set (the CLI sets it on Ctrl-C);
+    then what is scheduled is drained, so every started order is complete."""
+    started, stopped = time.monotonic(), stopped or threading.Event()
+    with Publisher(kafka, redis_settings, topic) as publisher, _progress(progress, orders, "orders") as update:
         def send(events: Iterable[Event]) -> None:
             for event in events:
                 publisher.send(event)
 
         send(simulator.reference())
-        try:
-            while orders is None or simulator.stats.orders < orders:
-                elapsed = time.monotonic() - started
-                if duration is not None and elapsed >= duration:
-                    break
-                if rate is not None:
-                    time.sleep(max(0.0, simulator.stats.orders / rate - elapsed))
-                send(simulator.step())
-                if simulator.stats.orders % 50 == 0:
-                    update(simulator.stats.orders, f"{simulator.stats.versions} versions")
-        except KeyboardInterrupt:
-            pass
+        while (orders is None or simulator.stats.orders < orders) and not stopped.is_set():
+            elapsed = time.monotonic() - started
+            if duration is not None and elapsed >= duration:
+                break
+            if rate is not None:
+                stopped.wait(max(0.0, simulator.stats.orders / rate - elapsed))
+            send(simulator.step())
+            if simulator.stats.orders % 50 == 0:
+                update(simulator.stats.orders, f"{simulator.stats.versions} versions")
         send(simulator.drain())
         update(simulator.stats.orders, f"{simulator.stats.versions} versions")
     return simulator.stats

@@ -493,15 +493,20 @@ class ServiceLoop:
         self.stopping.wait(self.backoff.next())
 
     def _abort_transaction(self) -> None:
+        """Abort, then start the next batch with a new producer: its init_transactions bumps the producer
+        epoch. Under one epoch, a write of the aborted transaction that reaches a broker late (after the
+        abort marker, while a retry of the batch has added its partition again) is taken into the retry's
+        transaction and committed with it; with the epoch bumped the broker refuses it. Kafka's transaction
+        version 2 bumps the epoch on every transaction for this reason (KIP-890); librdkafka does not."""
         if self._producer is None:
             return
         try:
             self._producer.abort_transaction(30)
         except KafkaException as exc:
-            # No transaction open, or the producer is fenced / broken: start afresh on the next batch.
+            # No transaction open, or the producer is fenced / broken.
             event(log, logging.WARNING, "producer_recreated", "%s: abort failed (%s); the producer will be re-created",
                   self._label, exc.args[0].str(), reason=exc.args[0].str())
-            self._producer = None
+        self._producer = None
 
     def _rewind(self, messages: list[Message]) -> None:
         first: dict[tuple[str, int], int] = {}

@@ -30,7 +30,15 @@ def publish_timeline(timeline: Timeline, pipeline: Pipeline) -> None:
 def assert_dead_letters(pipeline: Pipeline, expected: Expected) -> None:
     """The DLQ holds exactly the bad messages, once each, unchanged, with the reason and their origin."""
     letters = pipeline.read_topic(pipeline.dlq("stg"))
-    assert Counter((m.key(), m.value()) for m in letters) == Counter(expected.dlq)
+    found, wanted = Counter((m.key(), m.value()) for m in letters), Counter(expected.dlq)
+    extra, missing = found - wanted, wanted - found
+    where = {(m.key(), m.value()): [] for m in letters}
+    for m in letters:
+        where[(m.key(), m.value())].append((m.partition(), m.offset()))
+    assert not extra and not missing, (
+        f"dead letters: {sum(extra.values())} extra (partition, offset of each copy: "
+        f"{[where[letter] for letter in list(extra)[:5]]}), {sum(missing.values())} missing "
+        f"(keys {[key for key, _ in list(missing)[:5]]})")
     for letter in letters:
         headers = {k: v.decode() for k, v in letter.headers()}
         assert headers["service"] == "stg-service"

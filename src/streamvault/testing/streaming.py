@@ -53,7 +53,7 @@ def order_stream(topic: str, rate: float, seed: int) -> Iterator[tuple[subproces
         output, _ = process.communicate(timeout=300)
         seconds = time.monotonic() - started
         found = _GENERATED.search(output)
-        if found is None:  # e.g. Ctrl-C landing inside the producer's flush: the samples still count
+        if found is None:  # the generator failed: the samples still count
             result.update(error=f"the generator printed no summary: {output.strip()[-300:]}")
             return
         orders, versions = int(found[1]), int(found[2])
