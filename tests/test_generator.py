@@ -250,14 +250,7 @@ def test_publish_writes_a_timeline_and_rate_mode_streams_the_same_builder(stack)
     topic = f"gen-{uuid.uuid4().hex[:8]}"
     run = cli("generate", "--seed", "22", "--rate", "100", "--duration", "1", "--topic", topic)
     assert run.returncode == 0, run.stderr
-    created = int(re.search(r"generated (\d+) orders", run.stdout).group(1))
-    simulator = Simulator(GeneratorOptions(seed=22))
-    events = simulator.reference()
-    for _ in range(created):
-        events += simulator.step()
-    events += simulator.drain()
-    sent = [event for event in events if isinstance(event, KafkaMessage)]
-    assert created > 0 and _read(topic, len(sent)) == _sent(sent)
+    _assert_topic_holds_the_stream(topic, 22, run.stdout)
 
 
 def test_ctrl_c_ends_an_endless_stream_with_every_started_order_complete_and_its_summary(stack):
@@ -280,8 +273,13 @@ def test_ctrl_c_ends_an_endless_stream_with_every_started_order_complete_and_its
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 0, output
 
+    _assert_topic_holds_the_stream(topic, 31, output)
+
+
+def _assert_topic_holds_the_stream(topic: str, seed: int, output: str) -> None:
+    """The topic holds, in order, every message of the orders `generate` says it created, and of their drain."""
     created = int(re.search(r"generated (\d+) orders", output).group(1))
-    simulator = Simulator(GeneratorOptions(seed=31))
+    simulator = Simulator(GeneratorOptions(seed=seed))
     events = simulator.reference()
     for _ in range(created):
         events += simulator.step()

@@ -85,16 +85,22 @@ class HangingTransactions:
             metrics.hanging_transaction_seconds.remove(self.label, topic, str(number))
         for (topic, number), held in hanging.items():
             metrics.hanging_transaction_seconds.labels(self.label, topic, str(number)).set(now - held.since)
-        self.reason = self._explain(hanging, now) if hanging else None
         for partition in set(hanging) - self._reported:
-            event(log, logging.WARNING, "not_ready", "%s: not ready: %s", self.label, self.reason,
-                  reason=self.reason, topic=partition[0], partition=partition[1], offset=hanging[partition].stable)
+            reason = self._explain(partition, hanging[partition], now)
+            event(log, logging.WARNING, "not_ready", "%s: not ready: %s", self.label, reason, reason=reason,
+                  topic=partition[0], partition=partition[1], offset=hanging[partition].stable)
         self._reported = set(hanging)
+        if not hanging:
+            self.reason = None
+            return
+        oldest = min(hanging, key=lambda partition: hanging[partition].since)
+        self.reason = self._explain(oldest, hanging[oldest], now) + (
+            f" ({len(hanging)} partitions held)" if len(hanging) > 1 else "")
 
-    def _explain(self, hanging: dict[Partition, Held], now: float) -> str:
-        (topic, number), held = min(hanging.items(), key=lambda item: item[1].since)
+    def _explain(self, partition: Partition, held: Held, now: float) -> str:
+        topic, number = partition
         return (f"Kafka: a transaction left open holds back {topic}[{number}] at offset {held.stable} (high "
                 f"watermark {held.end}) for {now - held.since:.0f} s, longer than any producer's transaction may "
                 f"last ({self.bound_s:g} s); no producer will end it. Abort it: kafka-transactions.sh "
                 f"--bootstrap-server {self.bootstrap_servers} abort --topic {topic} --partition {number} "
-                f"--start-offset {held.stable}" + (f" ({len(hanging)} partitions held)" if len(hanging) > 1 else ""))
+                f"--start-offset {held.stable}")
