@@ -68,7 +68,24 @@ def _assert_nothing_left(folder: Folder, why: str = "every server of the folder 
         wait_for(lambda: not folder.processes(), why, timeout=30)
     except AssertionError:
         left = {pid: cmdline(pid).replace(b"\0", b" ").decode(errors="replace") for pid in folder.processes()}
-        raise AssertionError(f"{why}: still running after 30 s: {left}") from None
+        raise AssertionError(f"{why}: still running after 30 s: {left}\n{_whose(folder, left)}") from None
+
+
+def _whose(folder: Folder, left: dict[int, str]) -> str:
+    """What tells a server `stop` missed from a child it left: each leftover's parent, group and start, against
+    the pid files; and the servers' logs (seen twice: a Redis of a failed `up`)."""
+    lines = []
+    for pid in left:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            lines.append(f"pid {pid}: parent {stat[1]}, group {stat[2]}, session {stat[3]}, started {stat[19]}")
+        except (OSError, IndexError):
+            lines.append(f"pid {pid}: gone")
+    for pid_file in sorted(folder.home.glob("*/pid*")):
+        lines.append(f"{pid_file}: {pid_file.read_text().strip()}")
+    for log in sorted(folder.home.glob("*/server.log")):
+        lines.append(f"--- {log}:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+    return "\n".join(lines)
 
 
 def _all_pids() -> list[int]:
