@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
 import urllib.request
 
 from confluent_kafka import Producer
@@ -41,22 +40,12 @@ def test_a_partition_is_held_from_when_its_last_stable_offset_was_first_seen_wit
     assert follow(held, {("t", 0): (12, 12)}, [("t", 0)], now=20.0) == {}
 
 
-def _ready(pipeline: Pipeline) -> tuple[int, str | None]:
-    try:
-        with urllib.request.urlopen(pipeline.url("dds", "/ready"), timeout=2) as response:
-            return response.status, None
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read()).get("reason")
-    except OSError:
-        return 0, None
-
-
 def test_a_service_held_back_by_a_transaction_left_open_says_where_and_how_to_abort_it(pipeline: Pipeline,
                                                                                          stack: Stack):
     pipeline.overrides["STREAMVAULT_HANGING_TRANSACTION_SECONDS"] = "3"
     topic = pipeline.topic("dds")
     pipeline.start("dds")
-    wait_for(lambda: _ready(pipeline)[0] == 200, "dds ready")
+    wait_for(lambda: pipeline.readiness("dds")[0] == 200, "dds ready")
 
     # A producer opens a transaction on partition 0 and keeps it open (its timeout is 10 minutes); data
     # committed after it waits behind it.
@@ -72,7 +61,7 @@ def test_a_service_held_back_by_a_transaction_left_open_says_where_and_how_to_ab
     start = starts[0]
 
     answers: list[tuple[int, str | None]] = []
-    wait_for(lambda: answers.append(_ready(pipeline)) or answers[-1][0] == 503, "dds not ready", timeout=60)
+    wait_for(lambda: answers.append(pipeline.readiness("dds")) or answers[-1][0] == 503, "dds not ready", timeout=60)
     reason = answers[-1][1]
     assert f"holds back {topic}[0] at offset {start}" in reason, reason
     command = re.search(r"kafka-transactions\.sh (.*)$", reason).group(1).split()
@@ -86,7 +75,7 @@ def test_a_service_held_back_by_a_transaction_left_open_says_where_and_how_to_ab
     kafka = next(server for server in stack.servers if isinstance(server, Kafka))
     aborted = kafka.tool(TRANSACTIONS, *command)
     assert aborted.returncode == 0, aborted.stderr
-    wait_for(lambda: _ready(pipeline)[0] == 200, "dds ready again")
+    wait_for(lambda: pipeline.readiness("dds")[0] == 200, "dds ready again")
     wait_for(lambda: lag.caught_up(config.load(config.KafkaSettings), pipeline.group("dds"), topic),
              "dds to read past the aborted transaction")
 

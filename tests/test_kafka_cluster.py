@@ -186,9 +186,9 @@ class Readiness:
     def _watch(self) -> None:
         since: dict[str, tuple[float, set[str]]] = {}
         while not self._stopping.wait(0.5):
-            for (service, index), replica in list(self.pipeline.running.items()):
+            for service, index in list(self.pipeline.running):
                 name = f"{service}-{index}"
-                status, reason = _ready(replica.http_port)
+                status, reason = self.pipeline.readiness(service, index)
                 if status == 200 and name in since:
                     began, reasons = since.pop(name)
                     self.periods.append((name, time.monotonic() - began, reasons))
@@ -196,19 +196,6 @@ class Readiness:
                     since.setdefault(name, (time.monotonic(), set()))[1].add(reason)
         now = time.monotonic()
         self.periods += [(name, now - began, reasons) for name, (began, reasons) in since.items()]
-
-
-def _ready(port: int) -> tuple[int, str]:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, str(json.loads(exc.read()).get("reason"))
-    except OSError as exc:
-        return 0, f"no answer: {exc}"
 
 
 def busiest_leader(cluster: Stack, topic: str | None = None) -> int:
@@ -289,12 +276,12 @@ def drain(cluster: Stack, pipeline: Pipeline, expected: Expected) -> str:
         if not held:
             raise
     # The services say so (runtime/hanging.py), naming the partition and offset.
-    said = {f"{service}-{index}": _ready(replica.http_port)[1] for (service, index), replica in pipeline.running.items()}
+    said = {f"{service}-{index}": pipeline.readiness(service, index)[1] for service, index in pipeline.running}
     assert any(f"holds back {topic}[{p}] at offset {offset}" in (reason or "")
                for topic, partitions in held.items() for p, offset in partitions.items()
                for reason in said.values()), f"held back {held}, but no service says so: {said}"
     servers = list(brokers(cluster).values())
-    ids = [f"{pipeline.group(service)}-r{index}" for service, index in pipeline.running]
+    ids = [pipeline.transactional_id(service, index) for service, index in pipeline.running]
     evidence = "\n".join(open_transactions(servers, topic, partitions, ids) + "\n" + abort_open(servers, topic, partitions)
                          for topic, partitions in held.items())
     pipeline.wait_drained(expected.parked, timeout=120)
@@ -404,8 +391,8 @@ def test_the_active_controller_killed_for_20_s_then_two_brokers_down_lose_nothin
     # Every service stops and says that Kafka holds it up: STG holds a batch it cannot commit; DDS and CDM,
     # idle, see too few in-sync replicas answering for a write.
     for service in SERVICES:
-        replica, answers = pipeline.running[(service, 0)], []
-        wait_for(lambda: answers.append(_ready(replica.http_port)) or answers[-1][0] == 503, f"{service} not ready",
+        answers = []
+        wait_for(lambda: answers.append(pipeline.readiness(service)) or answers[-1][0] == 503, f"{service} not ready",
                  timeout=120)
         reason = answers[-1][1]
         assert "Kafka" in reason, f"{service} not ready, but not saying that Kafka holds it up: {reason}"

@@ -25,11 +25,10 @@ def service_config(settings: KafkaSettings, on_error: OnError | None = None) -> 
 
 
 def transactional_consumer(settings: KafkaSettings, group: str, on_error: OnError | None = None,
-                           on_statistics: Callable[[str], None] | None = None,
-                           statistics_interval_ms: int = 5000) -> Consumer:
+                           on_statistics: Callable[[str], None] | None = None) -> Consumer:
     """Reads only committed data; offsets are committed by the producer's transaction, never by the consumer.
-    `on_statistics` gets librdkafka's statistics (JSON) every `statistics_interval_ms`, from the consumer's poll."""
-    watching = {"stats_cb": on_statistics, "statistics.interval.ms": statistics_interval_ms} if on_statistics else {}
+    `on_statistics` gets librdkafka's statistics (JSON) every 5 s, from the consumer's poll."""
+    watching = {"stats_cb": on_statistics, "statistics.interval.ms": 5000} if on_statistics else {}
     return Consumer({
         **watching,
         **service_config(settings, on_error),

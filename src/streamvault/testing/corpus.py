@@ -4,7 +4,7 @@ on a cluster and on the secure stack."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 
 from streamvault import config
 from streamvault.generator.model import GeneratorOptions, Timeline
@@ -32,7 +32,7 @@ def assert_dead_letters(pipeline: Pipeline, expected: Expected) -> None:
     letters = pipeline.read_topic(pipeline.dlq("stg"))
     found, wanted = Counter((m.key(), m.value()) for m in letters), Counter(expected.dlq)
     extra, missing = found - wanted, wanted - found
-    where = {(m.key(), m.value()): [] for m in letters}
+    where = defaultdict(list)
     for m in letters:
         where[(m.key(), m.value())].append((m.partition(), m.offset()))
     assert not extra and not missing, (

@@ -9,6 +9,7 @@ offset yet missing in its tables (committed, then skipped by the consumer).
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections import defaultdict
 
@@ -92,19 +93,16 @@ def open_transactions(brokers: list[Kafka], topic: str, held: dict[int, int], tr
     """Whose transactions hold the partitions `held` (partition -> last stable offset) back: the producers with
     one open there (kafka-transactions.sh describe-producers), their batches as the partition's log has them
     (DumpLogSegments: is an end marker of theirs there?), and the transactional ids at their coordinators."""
-    kafka = brokers[0]
-    bootstrap = ("--bootstrap-server", f"127.0.0.1:{kafka.port}")
     lines = []
     for partition, stable in held.items():
-        described = kafka.tool(TRANSACTIONS, *bootstrap, "describe-producers", "--topic", topic,
-                               "--partition", str(partition))
+        described = _transactions(brokers[0], "describe-producers", "--topic", topic, "--partition", str(partition))
         lines.append(f"{topic}[{partition}], last stable offset {stable}: producers\n{described.stdout}"
                      f"{described.stderr[-300:]}")
         rows = [row.split() for row in described.stdout.splitlines()[1:]]
         holding = [row[0] for row in rows if row and row[-1] == str(stable)]
         lines += _batches(brokers, topic, partition, holding)
     for transactional_id in transactional_ids:
-        described = kafka.tool(TRANSACTIONS, *bootstrap, "describe", "--transactional-id", transactional_id)
+        described = _transactions(brokers[0], "describe", "--transactional-id", transactional_id)
         lines.append(f"{transactional_id}: {described.stdout}{described.stderr[-300:]}")
     return "\n".join(lines)
 
@@ -125,12 +123,17 @@ def _batches(brokers: list[Kafka], topic: str, partition: int, producer_ids: lis
 def abort_open(brokers: list[Kafka], topic: str, held: dict[int, int]) -> str:
     """What deploy.md tells an operator to do with a transaction no coordinator will end: abort it on the
     partition (kafka-transactions.sh abort). Returns the tool's output."""
-    kafka, outputs = brokers[0], []
+    outputs = []
     for partition, stable in held.items():
-        done = kafka.tool(TRANSACTIONS, "--bootstrap-server", f"127.0.0.1:{kafka.port}", "abort", "--topic", topic,
-                          "--partition", str(partition), "--start-offset", str(stable))
+        done = _transactions(brokers[0], "abort", "--topic", topic, "--partition", str(partition),
+                             "--start-offset", str(stable))
         outputs.append(f"abort {topic}[{partition}] at {stable}: rc {done.returncode} {done.stdout}{done.stderr[-300:]}")
     return "\n".join(outputs)
+
+
+def _transactions(kafka: Kafka, *args: str) -> subprocess.CompletedProcess:
+    """kafka-transactions.sh against the broker's plaintext listener."""
+    return kafka.tool(TRANSACTIONS, "--bootstrap-server", f"127.0.0.1:{kafka.port}", *args)
 
 
 def _ends(topic: str, isolation: str) -> dict[int, int]:

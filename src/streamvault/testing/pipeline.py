@@ -5,6 +5,7 @@ Each Pipeline has its own topics, consumer groups and database, so tests never s
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,13 +76,21 @@ class Pipeline:
     def group(self, service: str) -> str:
         return f"{self.name}-{service}"
 
+    @staticmethod
+    def instance_id(index: int) -> str:
+        return f"r{index}"
+
+    def transactional_id(self, service: str, index: int) -> str:
+        """The replica's producer's, as the service loop makes it: group and instance id."""
+        return f"{self.group(service)}-{self.instance_id(index)}"
+
     def env(self, service: str, index: int, http_port: int) -> dict[str, str]:
         inherited = {key: value for key, value in os.environ.items()
                      if not (service in self.logins and key.startswith(CONNECTION_PREFIXES))}
         env = {**inherited, **self.logins.get(service, {}), "PG_WAREHOUSE_DBNAME": self.database, "HTTP_PORT": str(http_port),
                "HTTP_HOST": "127.0.0.1", "KAFKA_SOURCE_TOPIC": self.topic(service),
                "KAFKA_CONSUMER_GROUP": self.group(service), "KAFKA_DLQ_TOPIC": self.dlq(service),
-               "STREAMVAULT_INSTANCE_ID": f"r{index}", "STREAMVAULT_BATCH_SIZE": str(self.batch_size),
+               "STREAMVAULT_INSTANCE_ID": self.instance_id(index), "STREAMVAULT_BATCH_SIZE": str(self.batch_size),
                "STREAMVAULT_TOPIC_PARTITIONS": str(self.partitions), "STREAMVAULT_IDLE_INTERVAL_SECONDS": "1",
                "STREAMVAULT_MAX_BACKOFF_SECONDS": "2", "STREAMVAULT_REFERENCE_MAX_AGE_SECONDS": "1",
                "STREAMVAULT_PARKED_RETRY_MAX_SECONDS": "4"}
@@ -164,6 +173,16 @@ class Pipeline:
             return exc.code
         except OSError:
             return 0
+
+    def readiness(self, service: str, index: int = 0) -> tuple[int, str | None]:
+        """A replica's /ready: its status (0 when it does not answer) and, when not ready, why."""
+        try:
+            with urllib.request.urlopen(self.url(service, "/ready", index), timeout=2) as response:
+                return response.status, None
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read()).get("reason")
+        except OSError as exc:
+            return 0, f"no answer: {exc}"
 
     # --- progress --------------------------------------------------------------------------
 
