@@ -26,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 
 from streamvault.stack import Stack
 from streamvault.stack.kafka import Kafka
+from streamvault.stack import process
 from streamvault.stack.process import cmdline
 from streamvault.stack.redis import Redis
 from streamvault.stack.settings import Secrets, StackSettings
@@ -193,6 +194,16 @@ def test_down_never_signals_a_process_that_a_stale_pid_file_names(folder: Folder
 
     assert result.returncode == 0, result.stderr
     assert bystander.poll() is None, "stack down killed an unrelated process"
+
+
+def test_a_server_this_process_started_is_stopped_even_before_its_command_line_names_its_folder(tmp_path: Path):
+    """A failed `up` stops what it started a moment before; a server may not read as ours yet (a Redis was left)."""
+    pid_file = tmp_path / "pid"
+    child = process.spawn(["sleep", "600"], pid_file, tmp_path / "server.log")
+    not_yet_ours = f"{tmp_path}/".encode()
+
+    assert process.stop(pid_file, not_yet_ours, timeout=5, child=child)
+    assert child.poll() is not None and not pid_file.exists()
 
 
 @pytest.fixture(scope="module")

@@ -89,7 +89,7 @@ def _not_zombie(pid: int) -> bool:
 
 
 def spawn(args: list[str], pid_file: Path, log_file: Path, *, user: str | None = None,
-          env: dict[str, str] | None = None, cwd: Path | None = None) -> int:
+          env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
     """Start a server in its own session (so Ctrl-C in the terminal does not reach it)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log:
@@ -98,7 +98,7 @@ def spawn(args: list[str], pid_file: Path, log_file: Path, *, user: str | None =
             start_new_session=True, user=user, env=env, cwd=cwd,
         )
     write_pid(pid_file, process.pid)
-    return process.pid
+    return process
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str,
@@ -113,9 +113,14 @@ def wait_until(check: Callable[[], bool], *, timeout: float, what: str,
     raise TimeoutError(f"{what} not healthy after {timeout:.0f}s")
 
 
-def stop(pid_file: Path, marker: bytes, *, sig: int = signal.SIGTERM, timeout: float = 60.0) -> bool:
-    """Ask politely, wait, then kill. Returns whether our process was running; never signals another."""
-    pid = read_pid(pid_file, marker)
+def stop(pid_file: Path, marker: bytes, *, sig: int = signal.SIGTERM, timeout: float = 60.0,
+         child: subprocess.Popen | None = None) -> bool:
+    """Ask politely, wait, then kill. Returns whether our process was running; never signals another.
+
+    `child`: the server as this very process started it. Until it is reaped its pid is surely its own, so it is
+    stopped without reading its command line, which a server may rewrite as it starts (a failed `up` that
+    stops what it started a moment before left a Redis running)."""
+    pid = child.pid if child is not None and child.poll() is None else read_pid(pid_file, marker)
     if pid is None:
         forget(pid_file)
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 from abc import ABC, abstractmethod
 
 from streamvault.stack import ports, process
@@ -26,6 +27,7 @@ class Server(ABC):
         self.log_file = self.dir / "server.log"
         # Every command line of our server names a file in its folder; another process's does not.
         self.marker = f"{self.dir}/".encode()
+        self._child: subprocess.Popen | None = None  # the server, when this process started it
 
     @property
     @abstractmethod
@@ -72,7 +74,7 @@ class Server(ABC):
                                    f"free it or choose another port with {variable}")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.prepare()
-        process.spawn(self.command(), self.pid_file, self.log_file, user=self.run_as)
+        self._child = process.spawn(self.command(), self.pid_file, self.log_file, user=self.run_as)
         self.ports_file.write_text(json.dumps(self.ports()))
         return True
 
@@ -96,7 +98,8 @@ class Server(ABC):
         self.after_start()
 
     def stop(self) -> bool:
-        stopped = process.stop(self.pid_file, self.marker, sig=self.stop_signal)
+        child, self._child = self._child, None
+        stopped = process.stop(self.pid_file, self.marker, sig=self.stop_signal, child=child)
         self.ports_file.unlink(missing_ok=True)
         return stopped
 
