@@ -4,7 +4,9 @@ Against the running local stack (not in CI): STG, DDS and CDM with their own def
 generate --rate R` streaming into their source topic, and probe orders timed from publish to the marts
 (testing/probes.py) all the time. Every `--sample-seconds` it records the RSS of every process, each
 service's consumer lag, the probes' freshness percentiles, each service's committed messages per minute
-and its mean "source publish -> commit" (from /metrics). Writes soak.csv, soak.png (one panel per
+and its mean "source publish -> commit" (from /metrics), how much of the time some task waited for a core
+or for the disk (/proc/pressure), and what PostgreSQL wrote per second (WAL; buffers by checkpointer,
+background writer and backends): a stall of every service at once is the machine's or a server's. Writes soak.csv, soak.png (one panel per
 measure) and soak.json (the flatness figures: RSS and p99 of the last 10 minutes against minutes 5-15,
 and the lag trend) into `--out`. Usage: `streamvault stack up`, then
 `python benchmarks/soak.py --minutes 60 --rate 1000 --out DIR`.
@@ -25,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 import matplotlib
+import psycopg
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend is chosen first)
@@ -39,7 +42,12 @@ from streamvault.testing.support import load_stack_env, pg_connect, redis_client
 
 PANELS = (("rss_mib", "RSS (MiB)"), ("lag", "consumer lag (messages)"),
           ("probe_ms", "publish -> marts, probes (ms)"), ("per_min", "committed messages per minute"),
-          ("fresh_mean_ms", "source publish -> commit, mean (ms)"))
+          ("fresh_mean_ms", "source publish -> commit, mean (ms)"),
+          ("stalled_pct", "some task stalled, % of 10 s (PSI)"), ("pg_write_mib_s", "PostgreSQL writes (MiB/s)"))
+# What PostgreSQL wrote since the server started: WAL bytes, and 8 KiB buffers by who wrote them.
+_PG_WRITES = """SELECT (SELECT wal_bytes FROM pg_stat_wal) / 1048576.0,
+                       buffers_checkpoint / 128.0, buffers_clean / 128.0, buffers_backend / 128.0
+                FROM pg_stat_bgwriter"""
 
 
 def counter(metrics_url: str, name: str) -> float:
@@ -51,8 +59,17 @@ def counter(metrics_url: str, name: str) -> float:
     return 0.0
 
 
+def stalled_pct(resource: str) -> float | None:
+    """Share of the last 10 s in which some task waited for `resource` (cpu, io): Linux pressure stall info."""
+    try:
+        some = Path(f"/proc/pressure/{resource}").read_text().splitlines()[0]
+    except OSError:
+        return None
+    return float(some.split()[1].split("=")[1])
+
+
 def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: config.KafkaSettings,
-           previous: dict, minute: float) -> dict:
+           server: psycopg.Connection, previous: dict, minute: float) -> dict:
     """One row of the CSV; `previous` holds the last readings of the counters and histograms (updated)."""
     row: dict[str, float | None] = {"minute": round(minute, 2)}
     for name, pid in pids.items():
@@ -76,6 +93,14 @@ def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: conf
             mean = hop_summary(last[2], hist).get("mean_s")
             row[f"fresh_mean_ms.{service}"] = None if mean is None else round(mean * 1000, 1)
         previous[service] = (now, consumed, hist)
+    for resource in ("cpu", "io"):
+        row[f"stalled_pct.{resource}"] = stalled_pct(resource)
+    now, written = time.monotonic(), server.execute(_PG_WRITES).fetchone()
+    if "postgres" in previous:
+        then, before = previous["postgres"]
+        for name, mib, mib_before in zip(("wal", "checkpointer", "bgwriter", "backends"), written, before):
+            row[f"pg_write_mib_s.{name}"] = round(float(mib - mib_before) / (now - then), 2)
+    previous["postgres"] = (now, written)
     return row
 
 
@@ -135,7 +160,8 @@ def main() -> None:
     with scratch_database("soak") as database, \
             running_pipeline(database, 5000, "streamvault-soak-") as pipeline, \
             redis_client() as redis, \
-            pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": database}, autocommit=True) as conn:
+            pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": database}, autocommit=True) as conn, \
+            pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": database}, autocommit=True) as server:
         conn.read_only = True
         probes = Probes(redis, conn, pipeline.source_topic, interval_s=args.probe_interval_ms / 1000)
         with order_stream(pipeline.source_topic, args.rate, args.seed) as (generator, achieved):
@@ -151,7 +177,7 @@ def main() -> None:
             try:
                 for number in range(1, int(args.minutes * 60 / args.sample_seconds) + 1):
                     time.sleep(max(0.0, started + number * args.sample_seconds - time.monotonic()))
-                    rows.append(sample(pipeline, pids, probes, kafka, previous,
+                    rows.append(sample(pipeline, pids, probes, kafka, server, previous,
                                        (time.monotonic() - started) / 60))
                     write_csv(rows, args.out / "soak.csv")
             except KeyboardInterrupt:
