@@ -36,7 +36,8 @@ def test_read_committed_sees_committed_transactions_only(stack):
         values = [m.value() for m in poll_all(consumer, expected=3, timeout=15)]
     finally:
         consumer.close()
-    assert values == [b"committed-1", b"committed-2"]
+    # The topic is made on first use with the broker's three partitions: no order holds between two of them.
+    assert sorted(values) == [b"committed-1", b"committed-2"]
 
 
 def test_kcat_lists_the_broker_and_its_messages_reach_a_client(stack):
