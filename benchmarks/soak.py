@@ -6,8 +6,8 @@ generate --rate R` streaming into their source topic, and probe orders timed fro
 service's consumer lag, the probes' freshness percentiles, each service's committed messages per minute
 and its mean "source publish -> commit" (from /metrics), how much of the time some task waited for a core
 or for the disk (/proc/pressure), and what PostgreSQL wrote per second (WAL; buffers by checkpointer,
-background writer and backends): a stall of every service at once is the machine's or a server's. Writes soak.csv, soak.png (one panel per
-measure) and soak.json (the flatness figures: RSS and p99 of the last 10 minutes against minutes 5-15,
+background writer and backends): a stall of every service at once is the machine's or a server's. Writes
+soak.csv, soak.png (one panel per measure) and soak.json (the flatness figures: RSS and p99 of the last 10 minutes against minutes 5-15,
 and the lag trend) into `--out`. Usage: `streamvault stack up`, then
 `python benchmarks/soak.py --minutes 60 --rate 1000 --out DIR`.
 """

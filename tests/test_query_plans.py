@@ -5,8 +5,11 @@ transaction), so a statement that joins one to a large table must not leave it t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
+import psycopg
 import pytest
 from psycopg import sql as pgsql
 
@@ -14,6 +17,7 @@ from streamvault.cdm import service
 from streamvault.cdm import transform as cdm_transform
 from streamvault.contracts.dds import DdsOrderMessage
 from streamvault.db.sqlfiles import statements
+from streamvault.runtime.loop import ServiceLoop
 from streamvault.runtime.stage import Record
 from streamvault.services import build_loop
 from streamvault.testing.records import stg_orders
@@ -78,27 +82,40 @@ def _grow_the_order_satellites(conn, orders: int) -> None:
             hashdiff=pgsql.Identifier(f"hk_{table[2:]}_hashdiff")), {"orders": orders})
 
 
+@contextmanager
+def _service_session(service: str) -> Iterator[tuple[ServiceLoop, psycopg.Connection]]:
+    """A session of the service's own pool, configured as the service's are."""
+    loop = build_loop(service)
+    loop.pool.open(wait=True, timeout=30)
+    try:
+        with loop.pool.connection() as conn:
+            yield loop, conn
+    finally:
+        loop.pool.close()
+
+
+def _plans_of(conn: psycopg.Connection, work: Callable[[], object]) -> list[str]:
+    """Every plan the server runs for `work` in this session (auto_explain, sent back as notices)."""
+    plans: list[str] = []
+    conn.execute("LOAD 'auto_explain'")
+    conn.execute("SET auto_explain.log_min_duration = 0")
+    conn.execute("SET client_min_messages = log")
+    conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+    with conn.transaction():
+        work()
+    return plans
+
+
 def test_a_plan_chosen_while_the_vault_was_young_is_not_kept_once_it_has_grown(migrated):
     """A statement run five times is prepared, and the server may then keep one generic plan for it. Chosen on
     a fresh deployment's empty vault, that plan read every satellite row for each batch once the vault had
     grown: DDS fell behind by seconds within a minute of the freshness benchmark, run after run."""
-    loop = build_loop("dds")
-    loop.pool.open(wait=True, timeout=30)
-    plans: list[str] = []
-    try:
-        with loop.pool.connection() as conn:
-            for first in range(1, 3000, 200):  # young: the vault's first orders, the same statements each time
-                with conn.transaction():
-                    loop.stage.load(conn, stg_orders(200, first, datetime(2024, 3, 1, 10)))
-            _grow_the_order_satellites(conn, orders=100_000)
-            conn.execute("LOAD 'auto_explain'")  # every plan the server runs, sent to this session
-            conn.execute("SET auto_explain.log_min_duration = 0")
-            conn.execute("SET client_min_messages = log")
-            conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+    with _service_session("dds") as (loop, conn):
+        for first in range(1, 3000, 200):  # young: the vault's first orders, the same statements each time
             with conn.transaction():
-                loop.stage.load(conn, stg_orders(10, 1000, datetime(2024, 3, 1, 10)))
-    finally:
-        loop.pool.close()
+                loop.stage.load(conn, stg_orders(200, first, datetime(2024, 3, 1, 10)))
+        _grow_the_order_satellites(conn, orders=100_000)
+        plans = _plans_of(conn, lambda: loop.stage.load(conn, stg_orders(10, 1000, datetime(2024, 3, 1, 10))))
     assert any("s_order_status" in plan for plan in plans), plans
     scans = [plan for plan in plans if re.search(r"Seq Scan on s_order_(status|cost)", plan)]
     assert scans == []
@@ -106,18 +123,13 @@ def test_a_plan_chosen_while_the_vault_was_young_is_not_kept_once_it_has_grown(m
 
 def _cdm_batches(count: int, size: int) -> list[list[Record[DdsOrderMessage]]]:
     """What DDS sends CDM for `count` batches of new orders (made by DDS's own load, then rolled back)."""
-    loop = build_loop("dds")
-    loop.pool.open(wait=True, timeout=30)
-    try:
-        with loop.pool.connection() as conn:
-            batches = []
-            for first in range(1, count * size, size):
-                with conn.transaction(force_rollback=True):
-                    outputs = loop.stage.load(conn, stg_orders(size, first, datetime(2024, 3, 1, 10)))
-                batches.append([Record(cdm_transform.decode(output.value), None) for output in outputs])
-            return batches
-    finally:
-        loop.pool.close()
+    batches = []
+    with _service_session("dds") as (loop, conn):
+        for first in range(1, count * size, size):
+            with conn.transaction(force_rollback=True):
+                outputs = loop.stage.load(conn, stg_orders(size, first, datetime(2024, 3, 1, 10)))
+            batches.append([Record(cdm_transform.decode(output.value), None) for output in outputs])
+    return batches
 
 
 def test_a_cdm_plan_chosen_while_the_marts_were_young_is_not_kept_once_they_have_grown(migrated):
@@ -126,23 +138,12 @@ def test_a_cdm_plan_chosen_while_the_marts_were_young_is_not_kept_once_they_have
     analysed. Chosen on young marts, the counters' MERGE scanned the whole mart for every batch (44 ms at 25,000
     pairs, the freshness benchmark's p99 tail) until autovacuum came by."""
     *young, last = _cdm_batches(count=16, size=50)
-    loop = build_loop("cdm")
-    loop.pool.open(wait=True, timeout=30)
-    plans: list[str] = []
-    try:
-        with loop.pool.connection() as conn:
-            for batch in young:  # the same statements each time, on marts of a few rows
-                with conn.transaction():
-                    loop.stage.load(conn, batch)
-            _fill_the_marts(conn, users=200, dishes=500, analysed=False)
-            conn.execute("LOAD 'auto_explain'")
-            conn.execute("SET auto_explain.log_min_duration = 0")
-            conn.execute("SET client_min_messages = log")
-            conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+    with _service_session("cdm") as (loop, conn):
+        for batch in young:  # the same statements each time, on marts of a few rows
             with conn.transaction():
-                loop.stage.load(conn, last)
-    finally:
-        loop.pool.close()
+                loop.stage.load(conn, batch)
+        _fill_the_marts(conn, users=200, dishes=500, analysed=False)
+        plans = _plans_of(conn, lambda: loop.stage.load(conn, last))
     assert any("Merge on user_product_counters" in plan for plan in plans), plans
     scans = [plan for plan in plans if re.search(r"Seq Scan on (user_product_counters|srv_order_contributions)", plan)]
     assert scans == []
