@@ -34,7 +34,8 @@ test: install deploy-tools superset
 	$(VENV)/bin/pytest -n 2 --dist loadfile --durations=30
 
 # End-to-end throughput on the local stack, one and two replicas per service; then freshness (publish ->
-# marts) under a steady stream of 200, 1,000 and 3,000 orders/s (JSON lines; docs/performance.md).
+# marts) under a steady stream of 200, 1,000 and 3,000 orders/s; back-to-back Kafka transactions with the
+# services' producer against librdkafka's default retry backoff (JSON lines; docs/performance.md).
 bench: install
 	$(STREAMVAULT) stack up
 	$(PY) benchmarks/pipeline_throughput.py --orders 30000
@@ -42,6 +43,7 @@ bench: install
 	$(PY) benchmarks/freshness.py --rate 200
 	$(PY) benchmarks/freshness.py --rate 1000
 	$(PY) benchmarks/freshness.py --rate 3000
+	$(PY) benchmarks/transactions.py
 
 # An hour at 1,000 orders/s: RSS, lag, freshness and rows per minute into soak/ (CSV, PNG, JSON). Not in CI.
 soak: install

@@ -10,7 +10,6 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
 
 import msgspec
 import pytest
@@ -22,45 +21,11 @@ from streamvault.cdm import transform
 from streamvault.generator.model import GeneratorOptions
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
-from streamvault.runtime.loop import ServiceLoop
-from streamvault.services import build_loop
+from streamvault.testing.inprocess import in_process, run_until
 from streamvault.testing.pipeline import Pipeline
-from streamvault.testing.support import free_port, kafka_config, redis_client, wait_for
+from streamvault.testing.support import kafka_config, redis_client, wait_for
 
 CLEAN = dict(duplicates=0, late=0, flips=0, reference_changes=0, unknown_ids=0, malformed=0, non_orders=0)
-
-
-def in_process(pipeline: Pipeline, service: str, monkeypatch: pytest.MonkeyPatch) -> ServiceLoop:
-    """The service's real loop in this process, so that a test can change its stage's code."""
-    for name, value in pipeline.env(service, 0, free_port()).items():
-        monkeypatch.setenv(name, value)
-    return build_loop(service)
-
-
-def run_until(loop: ServiceLoop, steps: list[tuple[Callable[[], bool], str, Callable[[], None]]],
-              timeout: float = 120) -> None:
-    """Run the loop until each step's condition held in turn (then its action runs), or the time is up."""
-    reached: list[str] = []
-
-    def watch() -> None:
-        try:
-            for condition, what, action in steps:
-                deadline = time.monotonic() + timeout
-                while not condition():
-                    if time.monotonic() > deadline or loop.stopping.is_set():
-                        return
-                    time.sleep(0.5)
-                reached.append(what)
-                action()
-        finally:
-            loop.stopping.set()
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    loop.run()
-    watcher.join()
-    missed = [what for _, what, _ in steps if what not in reached]
-    assert not missed, f"timed out waiting for: {missed[0]}"
 
 
 def _orders_sent_to_cdm(pipeline: Pipeline) -> set[str]:

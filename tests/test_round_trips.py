@@ -8,14 +8,20 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import msgspec
 import psycopg
+import pytest
+from confluent_kafka import Producer
 from psycopg.pq import Trace
 
 from streamvault.contracts.stg import StgOrderMessage
+from streamvault.runtime import database
 from streamvault.runtime.stage import Record
 from streamvault.services import build_loop
+from streamvault.testing.inprocess import in_process, run_until
+from streamvault.testing.pipeline import Pipeline
 from streamvault.testing.records import stg_orders
-from streamvault.testing.support import pg_connect
+from streamvault.testing.support import kafka_config, pg_connect
 
 # Frontend messages after which libpq waits for the server's answer: a simple query, a pipeline's Sync or Flush.
 _ANSWERED = {"Query", "Sync", "Flush"}
@@ -69,3 +75,35 @@ def test_cdm_applies_a_batch_in_one_round_trip_whatever_its_size(migrated):
         counted = conn.execute("SELECT sum(order_cnt) FROM cdm.user_product_counters").fetchone()[0]
     assert counted == 5 + 250  # the odd order ids are CLOSED
     assert waits[0] == waits[1] == waits[2] <= 2, waits
+
+
+def test_a_batch_that_loads_whole_takes_no_savepoint(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch):
+    """A savepoint costs a batch two round trips (SAVEPOINT, RELEASE). The loop loads a batch whole first and
+    takes savepoints only to bisect a batch that failed, to the message that fails on its own."""
+    trace = tempfile.TemporaryFile("w+")
+
+    class TracedPool(database.ConnectionPool):
+        def __init__(self, *args, configure, **kwargs):
+            def configure_and_trace(conn: psycopg.Connection) -> None:
+                configure(conn)
+                conn.pgconn.trace(trace.fileno())
+                conn.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+            super().__init__(*args, configure=configure_and_trace, **kwargs)
+
+    monkeypatch.setattr(database, "ConnectionPool", TracedPool)
+    producer = Producer(kafka_config())
+    for number, record in enumerate(stg_orders(40, 1, datetime(2024, 3, 1, 10))):
+        producer.produce(pipeline.topic("dds"), msgspec.json.encode(record.value), key=str(number).encode())
+        if number % 10 == 9:
+            producer.flush(10)  # in several fetches: several batches
+    loop = in_process(pipeline, "dds", monkeypatch)
+
+    def loaded() -> bool:
+        with pipeline.connect() as conn:
+            return conn.execute("SELECT count(*) FROM dds.h_order").fetchone()[0] == 40
+
+    run_until(loop, [(loaded, "the orders loaded", lambda: None)])
+    trace.seek(0)
+    commands = re.findall(r'^F\t\d+\tQuery\t "(\w+)', trace.read(), re.MULTILINE)
+    assert "BEGIN" in commands, commands
+    assert "SAVEPOINT" not in commands and "RELEASE" not in commands, commands

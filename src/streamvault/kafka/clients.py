@@ -13,6 +13,7 @@ from streamvault.runtime.logs import LIBRDKAFKA
 
 log = logging.getLogger(__name__)
 OnError = Callable[[KafkaError], None]
+TRANSACTION_RETRY_BACKOFF_MS = 10
 
 
 def service_config(settings: KafkaSettings, on_error: OnError | None = None) -> dict[str, object]:
@@ -47,13 +48,18 @@ def transactional_consumer(settings: KafkaSettings, group: str, on_error: OnErro
 
 def transactional_producer(settings: KafkaSettings, transactional_id: str, smallest_limit: int) -> Producer:
     """One stable transactional.id per instance: a restarted instance fences its crashed predecessor
-    and aborts its open transaction at once, instead of stalling read_committed readers.
+    and aborts its open transaction at once, instead of stalling read_committed readers."""
+    producer = Producer(transactional_config(settings, transactional_id, smallest_limit))
+    producer.init_transactions(60)
+    return producer
 
-    `smallest_limit` is the smallest `max.message.bytes` of the topics it writes (kafka/limits.py): batches
-    of small messages stay below it. Single messages are checked by the loop before they are produced;
+
+def transactional_config(settings: KafkaSettings, transactional_id: str, smallest_limit: int) -> dict[str, object]:
+    """`smallest_limit` is the smallest `max.message.bytes` of the topics the producer writes (kafka/limits.py):
+    batches of small messages stay below it. Single messages are checked by the loop before they are produced;
     librdkafka's own check is on the uncompressed size, so it is set out of the way (a dead letter may be
     larger than the limit before compression)."""
-    producer = Producer({
+    return {
         **service_config(settings),
         "transactional.id": transactional_id,
         # What transactions imply anyway, spelt out: a write counts once min.insync.replicas have it.
@@ -61,12 +67,16 @@ def transactional_producer(settings: KafkaSettings, transactional_id: str, small
         "acks": "all",
         "transaction.timeout.ms": 30000,
         "linger.ms": 5,
+        # A batch that follows its predecessor closely finds the coordinator still writing that one's commit
+        # markers; the coordinator answers CONCURRENT_TRANSACTIONS and librdkafka retries after this backoff,
+        # 100 ms by default: a whole batch held 100 ms for a wait of a few (Java's client waits 20 ms,
+        # KAFKA-5477). Other retries grow from it exponentially up to retry.backoff.max.ms (1 s).
+        # benchmarks/transactions.py measures both.
+        "retry.backoff.ms": TRANSACTION_RETRY_BACKOFF_MS,
         "compression.type": "lz4",
         "batch.size": min(1_000_000, smallest_limit * 15 // 16),
         "message.max.bytes": 1_000_000_000,
-    })
-    producer.init_transactions(60)
-    return producer
+    }
 
 
 def ensure_topics(settings: KafkaSettings, topics: list[str], partitions: int, replication: int | None = None,

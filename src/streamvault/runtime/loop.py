@@ -290,13 +290,7 @@ class ServiceLoop:
         producer = self.producer
         producer.begin_transaction()
         self._step = LOADING
-        with self.pool.connection() as conn:
-            with conn.transaction():
-                outputs, load_rejects, load_unexplained = self._load_isolating(conn, records, freshness.headers)
-                unexplained += load_unexplained
-                if unexplained and len(rejects) + len(load_rejects) == len(messages):
-                    self._blame_the_service(messages, unexplained)
-                freshness.record(conn, self.stage.layer, self.runtime.instance_id)
+        outputs, load_rejects = self._load(messages, records, rejects, unexplained, freshness)
         rejects += load_rejects
         self._step = KAFKA
         for output in outputs:
@@ -340,6 +334,36 @@ class ServiceLoop:
                 rejects.append((message, f"undecodable message: {describe(exc)}"))
                 unexplained.append(exc)
         return records, rejects, unexplained
+
+    def _load(self, messages: list[Message], records: list[Record], rejects: Rejects, unexplained: list[Exception],
+              freshness: BatchFreshness) -> tuple[list[Output], Rejects]:
+        """The batch in one PostgreSQL transaction: loaded whole first, without a savepoint (one costs two round
+        trips per batch); only when that fails for a reason that may be a message's is it loaded again in a
+        new transaction, bisected with savepoints to the messages that fail on their own."""
+        with self.pool.connection() as conn:
+            try:
+                with conn.transaction():
+                    outputs = self.stage.load(conn, records) if records else []
+                    self._check_sizes(outputs, freshness.headers)
+                    self._settle(conn, messages, rejects, [], unexplained, freshness)
+                    return outputs, []
+            except ServiceFault:
+                raise
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+            with conn.transaction():
+                outputs, load_rejects, load_unexplained = self._load_isolating(conn, records, freshness.headers)
+                self._settle(conn, messages, rejects, load_rejects, unexplained + load_unexplained, freshness)
+                return outputs, load_rejects
+
+    def _settle(self, conn: psycopg.Connection, messages: list[Message], rejects: Rejects, load_rejects: Rejects,
+                unexplained: list[Exception], freshness: BatchFreshness) -> None:
+        """Before the commit: a batch none of whose messages loaded may be the service's fault (it raises), and
+        the batch's freshness is recorded in its transaction."""
+        if unexplained and len(rejects) + len(load_rejects) == len(messages):
+            self._blame_the_service(messages, unexplained)
+        freshness.record(conn, self.stage.layer, self.runtime.instance_id)
 
     def _load_isolating(self, conn: psycopg.Connection, records: list[Record], headers: Headers | None
                         ) -> tuple[list[Output], Rejects, list[Exception]]:
