@@ -352,8 +352,9 @@ class ServiceLoop:
             except Exception as exc:
                 if is_transient(exc):
                     raise
+                failure = exc
             with conn.transaction():
-                outputs, load_rejects, load_unexplained = self._load_isolating(conn, records, freshness.headers)
+                outputs, load_rejects, load_unexplained = self._isolate(conn, records, failure, freshness.headers)
                 self._settle(conn, messages, rejects, load_rejects, unexplained + load_unexplained, freshness)
                 return outputs, load_rejects
 
@@ -367,9 +368,9 @@ class ServiceLoop:
 
     def _load_isolating(self, conn: psycopg.Connection, records: list[Record], headers: Headers | None
                         ) -> tuple[list[Output], Rejects, list[Exception]]:
-        """Load the batch; if it fails for a reason that may be a message's, bisect (with savepoints) to the
-        messages that fail on their own. Returns the outputs, the rejected messages with their reasons, and
-        the failures nothing in the data explains (a bug, if no message at all loads: see faults.py)."""
+        """Load these records under a savepoint; if they fail for a reason that may be a message's, isolate it.
+        Returns the outputs, the rejected messages with their reasons, and the failures nothing in the data
+        explains (a bug, if no message at all loads: see faults.py)."""
         if not records:
             return [], [], []
         try:
@@ -380,8 +381,13 @@ class ServiceLoop:
         except Exception as exc:
             if is_transient(exc):
                 raise
-            if len(records) == 1:
-                return [], [(records[0].message, self._reason(exc))], [] if _explained(exc) else [exc]
+            return self._isolate(conn, records, exc, headers)
+
+    def _isolate(self, conn: psycopg.Connection, records: list[Record], exc: Exception, headers: Headers | None
+                 ) -> tuple[list[Output], Rejects, list[Exception]]:
+        """After `records` failed together with `exc`: a lone record is rejected, more are bisected."""
+        if len(records) == 1:
+            return [], [(records[0].message, self._reason(exc))], [] if _explained(exc) else [exc]
         middle = len(records) // 2
         left = self._load_isolating(conn, records[:middle], headers)
         right = self._load_isolating(conn, records[middle:], headers)
