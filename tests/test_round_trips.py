@@ -103,7 +103,8 @@ def test_a_batch_that_loads_whole_takes_no_savepoint(pipeline: Pipeline, monkeyp
             return conn.execute("SELECT count(*) FROM dds.h_order").fetchone()[0] == 40
 
     run_until(loop, [(loaded, "the orders loaded", lambda: None)])
-    trace.seek(0)
-    commands = re.findall(r'^F\t\d+\tQuery\t "(\w+)', trace.read(), re.MULTILINE)
+    with trace:
+        trace.seek(0)
+        commands = re.findall(r'^F\t\d+\tQuery\t "(\w+)', trace.read(), re.MULTILINE)
     assert "BEGIN" in commands, commands
     assert "SAVEPOINT" not in commands and "RELEASE" not in commands, commands

@@ -71,7 +71,7 @@ def transactional_config(settings: KafkaSettings, transactional_id: str, smalles
         # markers; the coordinator answers CONCURRENT_TRANSACTIONS and librdkafka retries after this backoff,
         # 100 ms by default: a whole batch held 100 ms for a wait of a few (Java's client waits 20 ms,
         # KAFKA-5477). Other retries grow from it exponentially up to retry.backoff.max.ms (1 s).
-        # benchmarks/transactions.py measures both.
+        # benchmarks/transactions.py measures it against librdkafka's default.
         "retry.backoff.ms": TRANSACTION_RETRY_BACKOFF_MS,
         "compression.type": "lz4",
         "batch.size": min(1_000_000, smallest_limit * 15 // 16),
