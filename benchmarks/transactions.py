@@ -34,9 +34,9 @@ FIRST_REQUESTS = ("AddPartitionsToTxn", "AddOffsetsToTxn")
 def run_round(producer_config: dict, topic: str, source: str, group: Consumer, transactions: int,
               messages: int, gap_s: float) -> tuple[list[float], int]:
     """Transaction times in ms, and the coordinator requests beyond one of each kind per transaction."""
-    statistics: list[dict] = []
+    latest: dict[str, str] = {}  # librdkafka's newest statistics (cumulative counts)
     producer = Producer({**producer_config, "statistics.interval.ms": 1000,
-                         "stats_cb": lambda raw: statistics.append(json.loads(raw))})
+                         "stats_cb": lambda raw: latest.update(json=raw)})
     producer.init_transactions(30)
     times = []
     for offset in range(transactions):
@@ -50,7 +50,7 @@ def run_round(producer_config: dict, topic: str, source: str, group: Consumer, t
         time.sleep(gap_s)
     time.sleep(1.2)
     producer.poll(0.5)  # serves the last statistics
-    requests = statistics[-1]["brokers"]
+    requests = json.loads(latest["json"])["brokers"]
     sent = sum(broker.get("req", {}).get(name, 0) for broker in requests.values() for name in FIRST_REQUESTS)
     return times, sent - len(FIRST_REQUESTS) * transactions
 

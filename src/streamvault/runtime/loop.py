@@ -343,8 +343,7 @@ class ServiceLoop:
         with self.pool.connection() as conn:
             try:
                 with conn.transaction():
-                    outputs = self.stage.load(conn, records) if records else []
-                    self._check_sizes(outputs, freshness.headers)
+                    outputs = self._load_records(conn, records, freshness.headers) if records else []
                     self._settle(conn, messages, rejects, [], unexplained, freshness)
                     return outputs, []
             except ServiceFault:
@@ -375,13 +374,16 @@ class ServiceLoop:
             return [], [], []
         try:
             with conn.transaction():
-                outputs = self.stage.load(conn, records)
-                self._check_sizes(outputs, headers)
-                return outputs, [], []
+                return self._load_records(conn, records, headers), [], []
         except Exception as exc:
             if is_transient(exc):
                 raise
             return self._isolate(conn, records, exc, headers)
+
+    def _load_records(self, conn: psycopg.Connection, records: list[Record], headers: Headers | None) -> list[Output]:
+        outputs = self.stage.load(conn, records)
+        self._check_sizes(outputs, headers)
+        return outputs
 
     def _isolate(self, conn: psycopg.Connection, records: list[Record], exc: Exception, headers: Headers | None
                  ) -> tuple[list[Output], Rejects, list[Exception]]:
