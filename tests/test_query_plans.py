@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
@@ -17,6 +17,8 @@ from streamvault.cdm import service
 from streamvault.cdm import transform as cdm_transform
 from streamvault.contracts.dds import DdsOrderMessage
 from streamvault.db.sqlfiles import statements
+from streamvault.dds import model, transform
+from streamvault.hashing import hash_diff, hash_key
 from streamvault.runtime.loop import ServiceLoop
 from streamvault.runtime.stage import Record
 from streamvault.services import build_loop
@@ -147,3 +149,60 @@ def test_a_cdm_plan_chosen_while_the_marts_were_young_is_not_kept_once_they_have
     assert any("Merge on user_product_counters" in plan for plan in plans), plans
     scans = [plan for plan in plans if re.search(r"Seq Scan on (user_product_counters|srv_order_contributions)", plan)]
     assert scans == []
+
+
+def _rename(conn, user_id: str, names: list[tuple[datetime, str]]) -> None:
+    """A user's name history as years of renames leave it (STG sends name and login together)."""
+    key = hash_key("user", user_id)
+    conn.execute("INSERT INTO dds.h_user (h_user_pk, user_id, load_dt, load_src) VALUES (%s, %s, now(), 'grown')"
+                 " ON CONFLICT DO NOTHING", (key, user_id))
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO dds.s_user_names (h_user_pk, username, userlogin, effective_dt, load_dt, load_src,"
+            " hk_user_names_hashdiff) VALUES (%s, %s, %s, %s, now(), 'grown', %s)",
+            [(key, name, login, at, hash_diff(model.S_USER_NAMES.name, name, login))
+             for at, (name, login) in ((at, _name_and_login(name)) for at, name in names)])
+
+
+def _name_and_login(name: str) -> tuple[str, str]:
+    return name, "login" + name.removeprefix("Имя ")
+
+
+def _names_of(conn, user_id: str) -> list[tuple[datetime, str]]:
+    return conn.execute("SELECT effective_dt, username FROM dds.s_user_names WHERE h_user_pk = %s"
+                        " ORDER BY effective_dt", (hash_key("user", user_id),)).fetchall()
+
+
+def test_a_batch_reads_a_names_history_only_from_the_row_before_its_version(migrated):
+    """Every batch read all of its users' names: a user renamed every few minutes has hundreds of rows within
+    hours, and a popular one is in every batch. The soak's DDS fell further behind each hour."""
+    with _service_session("dds") as (loop, conn):
+        _rename(conn, "u1", [(datetime(2024, 1, 1) + timedelta(minutes=n), f"Имя x{n}") for n in range(2000)])
+        with conn.transaction(force_rollback=True):
+            loop.stage.load(conn, stg_orders(7, 1, datetime(2024, 3, 1, 10)))
+            (fetched,) = conn.execute("SELECT idx_tup_fetch + seq_tup_read FROM pg_stat_xact_user_tables"
+                                      " WHERE relid = 'dds.s_user_names'::regclass").fetchone()
+    assert fetched <= 2  # u1's newest name, to compare with its version in the batch; the others have none
+
+
+@pytest.mark.parametrize("before", ["Имя 1", "Имя 9"], ids=["row before says the same", "row before differs"])
+def test_a_late_name_is_placed_as_the_whole_history_would_place_it(migrated, before):
+    """A version older than the newest row is compared with the row just before it: reading from that row on
+    adds what reading the whole history adds (transform.new_satellite_rows on every row)."""
+    placed = datetime(2024, 3, 1, 9)  # the users' update_ts in stg_orders
+    grown = [(placed - timedelta(minutes=n, seconds=30), f"Имя y{n}") for n in range(1, 300)]
+    grown += [(placed - timedelta(seconds=10), before)]
+    grown += [(placed + timedelta(minutes=n, seconds=30), f"Имя z{n}") for n in range(300)]
+    batch = stg_orders(7, 1, datetime(2024, 3, 1, 10))
+    with _service_session("dds") as (loop, conn):
+        _rename(conn, "u1", grown)
+        history = [transform.Version((at, transform.NEVER), hash_diff(model.S_USER_NAMES.name, *_name_and_login(name)),
+                                     _name_and_login(name)) for at, name in grown]
+        seen = [transform.Version((placed, transform.NEVER), hash_diff(model.S_USER_NAMES.name, "Имя 1", "login1"),
+                                  ("Имя 1", "login1"))]
+        added, _ = transform.new_satellite_rows(history, None, seen)
+        with conn.transaction():
+            loop.stage.load(conn, batch)
+        names = _names_of(conn, "u1")
+    assert len(added) == (0 if before == "Имя 1" else 1)
+    assert names == sorted([(at, name) for at, name in grown] + [(row.effective[0], row.attributes[0]) for row in added])

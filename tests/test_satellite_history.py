@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import datetime, timedelta
 
 import pytest
@@ -110,3 +111,30 @@ def test_how_arrivals_are_cut_into_batches_changes_nothing(versions):
                 rows = sorted(rows + added, key=lambda r: r.effective)
             one_by_one = replay([v for batch in batches for v in sorted(batch, key=lambda v: v.effective)])
             assert rows == one_by_one, (arrivals, cuts)
+
+
+def _from_the_row_before(rows: list[Version], since) -> list[Version]:
+    """What DDS reads of a key's rows (dds/sql/name_history.sql): the last row before `since`, and every
+    row from `since` on."""
+    before = [row for row in rows if row.effective < since]
+    return ([max(before, key=lambda r: r.effective)] if before else []) + [r for r in rows if r.effective >= since]
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_the_rows_before_the_one_preceding_a_batch_change_nothing(seed):
+    """DDS reads a key's history only from the row before the batch's earliest version: the older rows must
+    never change which rows a batch adds, nor the watermark it leaves."""
+    rng = random.Random(seed)
+    statuses = ("OPEN", "COOKING", "CLOSED")
+
+    def some(count: int) -> list[Version]:
+        return [obs(rng.randrange(24), rng.choice(statuses), sent=rng.randrange(3)) for _ in range(count)]
+
+    history, watermark = [], None
+    for batch in (some(rng.randrange(1, 4)) for _ in range(rng.randrange(1, 8))):
+        added, moved = new_satellite_rows(history, watermark, batch)
+        history, watermark = sorted(history + added, key=lambda r: r.effective), moved or watermark
+    seen = some(rng.randrange(1, 5))
+    since = min(version.effective for version in seen)
+    assert new_satellite_rows(_from_the_row_before(history, since), watermark, seen) == \
+        new_satellite_rows(history, watermark, seen)

@@ -29,11 +29,12 @@ def unnest(types: Sequence[str]) -> pgsql.Composed:
 def array_params(types: Sequence[str], rows: Collection[Sequence]) -> dict[str, object]:
     """The columns of `rows` as the parameters `unnest(types)` reads."""
     columns = zip(*rows) if rows else ((),) * len(types)
-    return {f"c{i}": _literal(column) if t in _LITERAL_TYPES else list(column)
+    return {f"c{i}": array_literal(column) if t in _LITERAL_TYPES else list(column)
             for i, (t, column) in enumerate(zip(types, columns, strict=True))}
 
 
-def _literal(values: Sequence) -> str:
+def array_literal(values: Sequence) -> str:
+    """Keys, times or numbers as the text of a PostgreSQL array (`%s::timestamp[]`): no adaptation per element."""
     if values and isinstance(values[0], datetime):
         return "{" + ",".join(map(datetime.isoformat, values)) + "}"
     return "{" + ",".join(map(str, values)) + "}"

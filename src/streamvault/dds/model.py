@@ -27,6 +27,9 @@ class Satellite:
     # Orders: two versions may share an update_ts (1-second resolution); the later sent is the newer
     # (docs/spec.md §3), so a row records its sent_dttm too. A name has its effective time only.
     sent_ordered: bool = False
+    # Orders: a key has a handful of versions and none after the order closes, so a batch reads them all.
+    # A name's key recurs in batch after batch and gains a row at every rename for as long as it lives.
+    short_history: bool = False
 
     @property
     def hashdiff(self) -> str:
@@ -66,8 +69,8 @@ S_USER_NAMES = Satellite("s_user_names", "h_user_pk", ("username", "userlogin"),
 S_PRODUCT_NAMES = Satellite("s_product_names", "h_product_pk", ("name",), ("text",))
 S_RESTAURANT_NAMES = Satellite("s_restaurant_names", "h_restaurant_pk", ("name",), ("text",))
 S_ORDER_COST = Satellite("s_order_cost", "h_order_pk", ("cost", "payment"), ("numeric", "numeric"),
-                         one_partition=True, sent_ordered=True)
+                         one_partition=True, sent_ordered=True, short_history=True)
 S_ORDER_STATUS = Satellite("s_order_status", "h_order_pk", ("status",), ("text",),
-                           one_partition=True, sent_ordered=True)
+                           one_partition=True, sent_ordered=True, short_history=True)
 
 SATELLITES = (S_USER_NAMES, S_PRODUCT_NAMES, S_RESTAURANT_NAMES, S_ORDER_COST, S_ORDER_STATUS)

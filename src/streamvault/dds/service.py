@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from functools import cache
+from operator import attrgetter
 from typing import NamedTuple
 
 import msgspec
@@ -11,7 +12,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from streamvault.contracts.stg import StgOrderMessage
-from streamvault.db.arrays import array_params, unnest
+from streamvault.db.arrays import array_literal, array_params, unnest
 from streamvault.db.sqlfiles import sql, uuid_array
 from streamvault.dds import model, transform
 from streamvault.hashing import HashKey
@@ -19,6 +20,7 @@ from streamvault.runtime.stage import Output, Record
 
 NAME = "dds-service"
 _encode = msgspec.json.Encoder().encode
+_effective = attrgetter("effective")
 
 
 def _q(name: str, **identifiers: pgsql.Composable) -> pgsql.Composed:
@@ -38,10 +40,13 @@ def _insert(table: model.SetTable | model.Satellite) -> pgsql.Composed:
 
 @cache
 def _history(sat: model.Satellite) -> pgsql.Composed:
-    # A satellite without a sent time reads NEVER in its place: every version is a Moment.
-    sent_column = pgsql.Identifier("sent_dttm") if sat.sent_ordered else pgsql.Literal(transform.NEVER)
-    return _q("satellite_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
-              sent=sent_column, hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes))
+    """An order's every version (a handful); a name's from the row before the batch's earliest version on."""
+    if sat.short_history:
+        return _q("order_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
+                  hashdiff=pgsql.Identifier(sat.hashdiff), attributes=_names(sat.attributes))
+    return _q("name_history.sql", table=pgsql.Identifier(sat.name), key=pgsql.Identifier(sat.key),
+              never=pgsql.Literal(transform.NEVER), hashdiff=pgsql.Identifier(sat.hashdiff),
+              attributes=_names(sat.attributes))
 
 
 class _Read(NamedTuple):
@@ -69,7 +74,7 @@ class DdsStage:
         with conn.pipeline():
             for table in model.SET_TABLES:
                 self._insert_rows(conn, table, rows.sets[table].values())
-            reads = {sat: self._read_satellite(conn, sat, sorted(seen))
+            reads = {sat: self._read_satellite(conn, sat, seen)
                      for sat in model.SATELLITES if (seen := rows.versions[sat])}
             for sat, read in reads.items():
                 self._write_satellite(conn, sat, read, rows.versions[sat])
@@ -90,8 +95,12 @@ class DdsStage:
             conn.execute(_insert(table), {"load_src": self.load_src, **array_params(table.types, rows)})
 
     @staticmethod
-    def _read_satellite(conn: psycopg.Connection, sat: model.Satellite, keys: list[HashKey]) -> _Read:
+    def _read_satellite(conn: psycopg.Connection, sat: model.Satellite,
+                        seen: dict[HashKey, list[transform.Version]]) -> _Read:
+        keys = sorted(seen)
         params = {"sat": sat.name, "keys": uuid_array(keys)}
+        if not sat.short_history:
+            params["since"] = array_literal([min(map(_effective, seen[key]))[0] for key in keys])
         if sat.one_partition:
             watermarks = conn.execute(sql("streamvault.dds", "read_watermarks.sql"), params)
         else:
