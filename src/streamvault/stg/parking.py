@@ -14,6 +14,7 @@ import msgspec
 import psycopg
 
 from streamvault.contracts.source import SourceOrder
+from streamvault.db.arrays import array_literal
 from streamvault.db.sqlfiles import copy_rows, sql
 from streamvault.runtime.stage import DeadLetter
 
@@ -52,13 +53,15 @@ class ParkedOrders:
         """Due orders that are still blocked: tried again later, twice as late each time up to the cap."""
         if rows:
             copy_rows(conn, "tmp_parked", _PARKED_COLUMNS, rows)
-            conn.execute(_q("defer_parked.sql"), {"retry_max_s": self.retry_max_s})
+            conn.execute(_q("defer_parked.sql"), {"retry_max_s": self.retry_max_s,
+                                                  "object_ids": array_literal([row[0] for row in rows])})
 
     def unpark(self, conn: psycopg.Connection, forwarded: Sequence[Version]) -> None:
         """Versions that went downstream (redelivered, re-driven) no longer wait."""
         if forwarded and conn.execute(_q("any_parked.sql")).fetchone()[0]:
-            copy_rows(conn, "tmp_forwarded", ("object_id", "update_ts", "sent_dttm"), forwarded)
-            conn.execute(_q("unpark.sql"))
+            object_ids, update_ts, sent_dttm = zip(*forwarded)
+            conn.execute(_q("unpark.sql"), {"object_ids": array_literal(object_ids),
+                                            "update_ts": array_literal(update_ts), "sent_dttm": array_literal(sent_dttm)})
 
     def expire(self, conn: psycopg.Connection) -> list[DeadLetter]:
         """Orders parked longer than `max_age_s`, removed and counted; the caller sends them to the DLQ."""
