@@ -27,6 +27,7 @@ from streamvault import config
 from streamvault.runtime.settings import RuntimeSettings
 from streamvault.services import SERVICES, StgSettings
 from streamvault.stack import Stack
+from streamvault.stack.postgres import WRITE_LOAD
 from streamvault.stack.settings import StackSettings
 from streamvault.testing.pipeline import CONNECTION_PREFIXES
 
@@ -176,6 +177,14 @@ def test_compose_streamvault_containers_get_the_spec_settings_they_need():
         environment = services[name]["environment"]
         assert set(needed) <= set(environment), f"{name} lacks {set(needed) - set(environment)}"
         assert set(environment) <= known, f"{name} sets variables streamvault never reads: {set(environment) - known}"
+
+
+def test_compose_postgres_runs_with_the_local_stacks_write_load_settings():
+    """One set of settings for a write-heavy load on random keys (docs/deploy.md), wherever the stack runs."""
+    command = compose()["services"]["postgres"]["command"]
+    settings = dict(value.split("=", 1) for flag, value in zip(command[1::2], command[2::2], strict=True))
+    assert command[0] == "postgres" and set(command[1::2]) == {"-c"}
+    assert settings == WRITE_LOAD
 
 
 def test_compose_loaders_have_their_own_topics_group_port_and_stable_instance_id():

@@ -38,7 +38,12 @@ log_min_messages = warning
 # checkpoint every 1 GB of WAL, the soak at 1,000 orders/s wrote 29 MB of WAL a second, most of it page
 # images (4,200 a second), with a checkpoint every ~35 s and backends writing out buffers themselves
 # (docs/performance.md); with these settings, 5-7 MB a second.
-WRITE_LOAD = {"shared_buffers": "1GB", "max_wal_size": "8GB", "checkpoint_timeout": "15min", "wal_compression": "lz4"}
+# Once the vault outgrows shared_buffers, every page a batch reads evicts another, often dirty (keys are
+# random hashes, so writes land all over the indexes). The background writer cleaned at most 100 pages per
+# 200 ms round, 4 MB a second, and from minute 25 of the soak the backends wrote 50-65 MB a second
+# themselves, inside the batches' statements; it may now clean 1,000 pages every 20 ms ahead of them.
+WRITE_LOAD = {"shared_buffers": "1GB", "max_wal_size": "8GB", "checkpoint_timeout": "15min", "wal_compression": "lz4",
+              "bgwriter_delay": "20ms", "bgwriter_lru_maxpages": "1000", "bgwriter_lru_multiplier": "4"}
 
 # The secure stack: TLS on the one listener, SCRAM passwords, and no other way in (pg_hba.conf).
 TLS_CONF = """
