@@ -1,20 +1,25 @@
 """A transaction no producer will end holds back a partition a service reads (runtime/hanging.py): the service
-says which, at what offset and how to abort it, and is ready again once it is aborted."""
+says which, at what offset and how to abort it, aborts it itself when no coordinator has it open
+(kafka/transactions.py), and is ready again once it is aborted."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
+import time
 import urllib.request
 
 from confluent_kafka import Producer
 
 from streamvault import config
 from streamvault.kafka import lag
-from streamvault.runtime.hanging import Held, follow, offsets
+from streamvault.runtime.hanging import HangingTransactions, Held, follow, offsets
 from streamvault.stack import Stack
 from streamvault.stack.kafka import Kafka
 from streamvault.testing.forensics import TRANSACTIONS
+from streamvault.testing.hanging import write_hanging_transaction
 from streamvault.testing.pipeline import Pipeline
 from streamvault.testing.support import kafka_config, wait_for
 
@@ -40,8 +45,41 @@ def test_a_partition_is_held_from_when_its_last_stable_offset_was_first_seen_wit
     assert follow(held, {("t", 0): (12, 12)}, [("t", 0)], now=20.0) == {}
 
 
-def test_a_service_held_back_by_a_transaction_left_open_says_where_and_how_to_abort_it(pipeline: Pipeline,
-                                                                                         stack: Stack):
+def test_an_abort_is_tried_once_a_partition_is_held_past_the_bound_and_again_every_bound_while_refused(caplog):
+    tried: list[tuple[str, int, int]] = []
+    done = threading.Semaphore(0)
+
+    def refuse(topic: str, partition: int, offset: int) -> str:
+        tried.append((topic, partition, offset))
+        done.release()
+        raise RuntimeError("the coordinator has it open")
+
+    hanging = HangingTransactions("dds", 30, "b:9092", refuse)
+    hanging.assigned = [("t", 0)]
+    with caplog.at_level(logging.INFO):
+        for now in (100.0, 129.0):  # held from 100, not yet past the bound
+            hanging.on_statistics(_statistics(p0=(5, 9)), now)
+        assert tried == []
+        for now in (130.0, 135.0, 159.0, 160.0):  # past it at 130, again at 160
+            hanging.on_statistics(_statistics(p0=(5, 9)), now)
+        for _ in range(2):
+            assert done.acquire(timeout=5)
+        assert tried == [("t", 0, 5), ("t", 0, 5)]
+        wait_for(lambda: any(r.event == "hanging_transaction_abort_refused" for r in caplog.records),
+                 "the refusal's line", timeout=5)
+        time.sleep(0.2)  # the second attempt's thread has ended too
+        assert hanging.reason is not None
+        hanging.on_statistics(_statistics(p0=(9, 9)), 165.0)  # released
+        assert hanging.reason is None
+    events = [record.event for record in caplog.records]
+    assert events.count("hanging_transaction_abort_refused") == 1, "one line, however often it is tried"
+    assert events.count("not_ready") == 1 and events.count("hanging_transaction_ended") == 1
+
+
+def test_a_service_held_back_by_a_transaction_its_coordinator_has_open_says_where_and_how_to_abort_it(
+        pipeline: Pipeline, stack: Stack):
+    """Open past the bound but still open at its coordinator: the service does not abort it (that coordinator
+    will end it, and may have committed it), it names the operator's repair."""
     pipeline.overrides["STREAMVAULT_HANGING_TRANSACTION_SECONDS"] = "3"
     topic = pipeline.topic("dds")
     pipeline.start("dds")
@@ -71,6 +109,11 @@ def test_a_service_held_back_by_a_transaction_left_open_says_where_and_how_to_ab
         assert f'streamvault_hanging_transaction_seconds{{partition="0",service="dds-service",topic="{topic}"}}' \
             in response.read().decode()
 
+    log = pipeline.running[("dds", 0)].log
+    wait_for(lambda: "did not abort the transaction" in log.read_text(), "dds to try to abort it")
+    refused = re.findall(r"did not abort the transaction holding back (\S+) at offset (\d+) \((\w+)", log.read_text())
+    assert refused == [(f"{topic}[0]", str(start), "StillOpen")], log.read_text()
+
     # The operator's repair, as the reason gives it (Kafka's own tool on the stack's jars).
     kafka = next(server for server in stack.servers if isinstance(server, Kafka))
     aborted = kafka.tool(TRANSACTIONS, *command)
@@ -79,6 +122,36 @@ def test_a_service_held_back_by_a_transaction_left_open_says_where_and_how_to_ab
     wait_for(lambda: lag.caught_up(config.load(config.KafkaSettings), pipeline.group("dds"), topic),
              "dds to read past the aborted transaction")
 
-    log = pipeline.running[("dds", 0)].log.read_text()
-    assert len(re.findall(r"not ready: Kafka: a transaction left open", log)) == 1, log
-    assert len(re.findall(r"is no longer held back by a transaction left open", log)) == 1, log
+    said = log.read_text()
+    assert len(re.findall(r"not ready: Kafka: a transaction left open", said)) == 1, said
+    assert len(re.findall(r"is no longer held back by a transaction left open", said)) == 1, said
+    assert len(re.findall(r"did not abort the transaction", said)) == 1, "one line, however often it is tried"
+    assert "aborted the transaction" not in said
+
+
+def test_a_service_aborts_a_transaction_no_coordinator_knows_and_reads_past_it(pipeline: Pipeline):
+    """What issue 12's rare failure left: data of a transaction no coordinator has open. The service aborts it
+    as the operator would, and reads on; the held data stays unread (aborted), what came after it is read."""
+    pipeline.overrides["STREAMVAULT_HANGING_TRANSACTION_SECONDS"] = "3"
+    topic = pipeline.topic("dds")
+    pipeline.start("dds")
+    wait_for(lambda: pipeline.readiness("dds")[0] == 200, "dds ready")
+
+    settings = config.load(config.KafkaSettings)
+    start = write_hanging_transaction(settings, topic, 0, b'{"held": true}')
+    after = Producer(kafka_config())
+    after.produce(topic, b'{"after": true}', partition=0)
+    after.flush(10)
+
+    log = pipeline.running[("dds", 0)].log
+    wait_for(lambda: lag.caught_up(settings, pipeline.group("dds"), topic), "dds to read past the transaction",
+             timeout=60)
+    wait_for(lambda: pipeline.readiness("dds")[0] == 200, "dds ready again")
+    said = log.read_text()
+    assert re.findall(r"aborted the transaction holding back (\S+) at offset (\d+)", said) == [(f"{topic}[0]",
+                                                                                              str(start))], said
+    assert len(re.findall(r"not ready: Kafka: a transaction left open", said)) == 1, said
+    assert len(re.findall(r"is no longer held back by a transaction left open", said)) == 1, said
+    assert "did not abort" not in said
+    # Read committed, partition 0 holds only what came after: the held data was aborted, not committed.
+    assert [m.value() for m in pipeline.read_topic(topic) if m.partition() == 0] == [b'{"after": true}']

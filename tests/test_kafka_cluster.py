@@ -15,6 +15,7 @@ import socket
 import tempfile
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,11 +85,14 @@ def cluster() -> Iterator[Stack]:
 def make_pipeline(cluster: Stack, tmp_path: Path) -> Iterator:
     pipelines: list[Pipeline] = []
 
-    def make(**kwargs) -> Pipeline:
+    def make(overrides: dict[str, str] | None = None, **kwargs) -> Pipeline:
         database = f"c_{os.urandom(6).hex()}"
         with pg_admin() as admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        pipeline = Pipeline(database=database, log_dir=tmp_path, **kwargs)
+        # A transaction no coordinator ends is aborted by the services once it is older than this (their own
+        # transactions time out after 30 s): within a minute of the loss, not the default two.
+        overrides = {"STREAMVAULT_HANGING_TRANSACTION_SECONDS": "45", **(overrides or {})}
+        pipeline = Pipeline(database=database, log_dir=tmp_path, overrides=overrides, **kwargs)
         pipeline.prepare()
         pipelines.append(pipeline)
         return pipeline
@@ -288,8 +292,15 @@ def drain(cluster: Stack, pipeline: Pipeline, expected: Expected) -> str:
     return f"{evidence}\nwhat the services said: {said}"
 
 
-def expected_failure_if_repaired(evidence: str) -> None:
-    """A run that needed the operator's repair is not a pass: it is reported with its evidence (pytest -ra)."""
+def report_repairs(pipeline: Pipeline, evidence: str) -> None:
+    """A transaction no coordinator ends that the services aborted themselves (runtime/hanging.py) passes, and
+    shows in the run's warnings summary; one that needed the operator's repair is not a pass: it is reported
+    with its evidence (pytest -ra)."""
+    aborted = [line[:400] for log in sorted(pipeline.log_dir.glob(f"{pipeline.name}-*.log"))
+               for line in log.read_text(errors="replace").splitlines() if "aborted the transaction holding" in line]
+    if aborted:
+        warnings.warn("issue 12: the services aborted a transaction no coordinator had open:\n" + "\n".join(aborted),
+                      pytest.PytestWarning, stacklevel=2)
     if evidence:
         pytest.xfail(f"issue 12: a transaction no coordinator ends held the pipeline until aborted by hand; "
                      f"nothing was lost after that:\n{evidence}")
@@ -326,7 +337,7 @@ def test_exact_marts_with_two_replicas_per_service_while_a_broker_is_killed_for_
     assert all(code is None for code in pipeline.exit_codes().values())
     assert_dead_letters(pipeline, expected)
     assert_nothing_lost(pipeline, expected)
-    expected_failure_if_repaired(repaired)
+    report_repairs(pipeline, repaired)
 
 
 def assert_nothing_lost(pipeline: Pipeline, expected: Expected) -> None:
@@ -413,4 +424,4 @@ def test_the_active_controller_killed_for_20_s_then_two_brokers_down_lose_nothin
     assert all(code is None for code in pipeline.exit_codes().values())
     assert_dead_letters(pipeline, expected)
     assert_nothing_lost(pipeline, expected)
-    expected_failure_if_repaired(repaired)
+    report_repairs(pipeline, repaired)

@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 import time
+from functools import partial
 from importlib.metadata import version
 
 import psycopg
@@ -21,6 +22,7 @@ from streamvault.config import KafkaSettings, PgSettings
 from streamvault.kafka.bounded import CallHung, within
 from streamvault.kafka.clients import ensure_topics, transactional_consumer, transactional_producer
 from streamvault.kafka.limits import Headers, TopicLimits, min_insync_replicas, topic_limits
+from streamvault.kafka.transactions import abort_open_transaction
 from streamvault.runtime import memory, metrics
 from streamvault.runtime.database import connection_pool
 from streamvault.runtime.diagnosis import explain
@@ -70,7 +72,9 @@ class ServiceLoop:
         self._label = stage.name
         self.outage = KafkaOutage(self._label)
         self.quorum: WriteQuorum | None = None  # once connected: its topics' min.insync.replicas are learnt then
-        self.hanging = HangingTransactions(self._label, runtime.hanging_transaction_s, kafka.bootstrap_servers)
+        self.hanging = HangingTransactions(self._label, runtime.hanging_transaction_s, kafka.bootstrap_servers,
+                                           partial(abort_open_transaction, kafka)
+                                           if runtime.abort_hanging_transactions else None)
         self.dead_letters = DeadLetterLog(log, self._label)
         self.summary = Summary(log, self._label, runtime.log_summary_s)
         self._lag: int | None = None  # messages behind the end of the assigned partitions, after the last batch

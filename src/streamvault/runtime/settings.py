@@ -31,6 +31,8 @@ class RuntimeSettings(BaseSettings):
     # A partition's last stable offset unmoved this long, data past it: a transaction no producer will end
     # (runtime/hanging.py). Above the transaction.timeout.ms of every producer writing the source topic.
     hanging_transaction_s: float = Field(120.0, gt=0, validation_alias="STREAMVAULT_HANGING_TRANSACTION_SECONDS")
+    # Past that bound, abort it as the operator would (kafka/transactions.py); off: only report it.
+    abort_hanging_transactions: bool = Field(True, validation_alias="STREAMVAULT_ABORT_HANGING_TRANSACTIONS")
     # PostgreSQL sessions: time to connect, idle time before TCP keepalive probes, longest statement.
     pg_connect_timeout_s: int = Field(10, ge=2, validation_alias="STREAMVAULT_PG_CONNECT_TIMEOUT_SECONDS")
     pg_keepalive_idle_s: int = Field(30, ge=1, validation_alias="STREAMVAULT_PG_KEEPALIVE_SECONDS")
