@@ -5,10 +5,11 @@ generate --rate R` streaming into their source topic, and probe orders timed fro
 (testing/probes.py) all the time. Every `--sample-seconds` it records the RSS of every process, each
 service's consumer lag, the probes' freshness percentiles, each service's committed messages per minute
 and its mean "source publish -> commit" (from /metrics), how much of the time some task waited for a core
-or for the disk (/proc/pressure), and what PostgreSQL wrote per second (WAL; buffers by checkpointer,
-background writer and backends): a stall of every service at once is the machine's or a server's. Writes
-soak.csv, soak.png (one panel per measure) and soak.json (the flatness figures: RSS and p99 of the last 10 minutes against minutes 5-15,
-and the lag trend) into `--out`. Usage: `streamvault stack up`, then
+or for the disk (/proc/pressure), what PostgreSQL wrote per second (WAL; buffers by checkpointer,
+background writer and backends) and what it read from outside its shared buffers: a stall of every
+service at once is the machine's or a server's. Writes soak.csv, soak.png (one panel per measure) and
+soak.json (the flatness figures: RSS and p99 of the last 10 minutes against minutes 5-15, and the lag
+trend) into `--out`. Usage: `streamvault stack up`, then
 `python benchmarks/soak.py --minutes 60 --rate 1000 --out DIR`.
 """
 
@@ -43,11 +44,16 @@ from streamvault.testing.support import load_stack_env, pg_connect, redis_client
 PANELS = (("rss_mib", "RSS (MiB)"), ("lag", "consumer lag (messages)"),
           ("probe_ms", "publish -> marts, probes (ms)"), ("per_min", "committed messages per minute"),
           ("fresh_mean_ms", "source publish -> commit, mean (ms)"),
-          ("stalled_pct", "some task stalled, % of 10 s (PSI)"), ("pg_write_mib_s", "PostgreSQL writes (MiB/s)"))
+          ("stalled_pct", "some task stalled, % of 10 s (PSI)"), ("pg_write_mib_s", "PostgreSQL writes (MiB/s)"),
+          ("pg_miss_mib_s", "pages read from outside shared buffers (MiB/s)"))
 # What PostgreSQL wrote since the server started: WAL bytes, and 8 KiB buffers by who wrote them.
 _PG_WRITES = """SELECT (SELECT wal_bytes FROM pg_stat_wal) / 1048576.0,
                        buffers_checkpoint / 128.0, buffers_clean / 128.0, buffers_backend / 128.0
                 FROM pg_stat_bgwriter"""
+# What the soak's database read from outside shared buffers (the kernel's cache or the disk) since it was made:
+# heap and index pages, 8 KiB each. Growing with the vault, it says the working set has outgrown the buffers.
+_PG_MISSES = """SELECT coalesce(sum(heap_blks_read), 0) / 128.0, coalesce(sum(idx_blks_read), 0) / 128.0
+                FROM pg_statio_user_tables"""
 
 
 def counter(metrics_url: str, name: str) -> float:
@@ -95,12 +101,14 @@ def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: conf
         previous[service] = (now, consumed, hist)
     for resource in ("cpu", "io"):
         row[f"stalled_pct.{resource}"] = stalled_pct(resource)
-    now, written = time.monotonic(), server.execute(_PG_WRITES).fetchone()
-    if "postgres" in previous:
-        then, before = previous["postgres"]
-        for name, mib, mib_before in zip(("wal", "checkpointer", "bgwriter", "backends"), written, before):
-            row[f"pg_write_mib_s.{name}"] = round(float(mib - mib_before) / (now - then), 2)
-    previous["postgres"] = (now, written)
+    for key, query, names in (("pg_write_mib_s", _PG_WRITES, ("wal", "checkpointer", "bgwriter", "backends")),
+                              ("pg_miss_mib_s", _PG_MISSES, ("heap", "index"))):
+        now, mib = time.monotonic(), server.execute(query).fetchone()
+        if key in previous:
+            then, before = previous[key]
+            for name, value, value_before in zip(names, mib, before):
+                row[f"{key}.{name}"] = round(float(value - value_before) / (now - then), 2)
+        previous[key] = (now, mib)
     return row
 
 

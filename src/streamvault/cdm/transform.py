@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streamvault.contracts.dds import DdsOrderMessage
-from streamvault.db.sqlfiles import uuid_array
+from streamvault.db.arrays import array_literal
 from streamvault.hashing import HashKey
 from streamvault.runtime.stage import strict_decoder
 
@@ -22,8 +22,8 @@ def newest_versions(messages: list[DdsOrderMessage]) -> list[DdsOrderMessage]:
 
 def order_row(message: DdsOrderMessage) -> tuple:
     return (message.order_id, message.user_id, message.update_ts, message.sent_dttm,
-            message.status == "CLOSED", uuid_array({p.product_id for p in message.products}),
-            uuid_array({p.category_id for p in message.products}))
+            message.status == "CLOSED", array_literal({p.product_id for p in message.products}),
+            array_literal({p.category_id for p in message.products}))
 
 
 def newest_names(messages: list[DdsOrderMessage]) -> tuple[list[tuple], list[tuple]]:

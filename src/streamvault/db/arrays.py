@@ -33,8 +33,9 @@ def array_params(types: Sequence[str], rows: Collection[Sequence]) -> dict[str, 
             for i, (t, column) in enumerate(zip(types, columns, strict=True))}
 
 
-def array_literal(values: Sequence) -> str:
-    """Keys, times or numbers as the text of a PostgreSQL array (`%s::timestamp[]`): no adaptation per element."""
-    if values and isinstance(values[0], datetime):
+def array_literal(values: Collection) -> str:
+    """Keys, times or numbers as the text of a PostgreSQL array (`%s::uuid[]`, COPY's array columns): psycopg
+    would adapt a list element by element, far slower."""
+    if isinstance(next(iter(values), None), datetime):
         return "{" + ",".join(map(datetime.isoformat, values)) + "}"
     return "{" + ",".join(map(str, values)) + "}"

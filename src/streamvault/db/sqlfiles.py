@@ -30,8 +30,3 @@ def copy_rows(conn: psycopg.Connection, table: str, columns: Sequence[str], rows
     with conn.cursor().copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
-
-
-def uuid_array(ids) -> str:
-    """A PostgreSQL uuid[] literal: COPY and `%s::uuid[]` read it much faster than psycopg adapts a list."""
-    return "{" + ",".join(map(str, ids)) + "}"

@@ -13,7 +13,7 @@ from psycopg import sql as pgsql
 
 from streamvault.contracts.stg import StgOrderMessage
 from streamvault.db.arrays import array_literal, array_params, unnest
-from streamvault.db.sqlfiles import sql, uuid_array
+from streamvault.db.sqlfiles import sql
 from streamvault.dds import model, transform
 from streamvault.hashing import HashKey
 from streamvault.runtime.stage import Output, Record
@@ -98,7 +98,7 @@ class DdsStage:
     def _read_satellite(conn: psycopg.Connection, sat: model.Satellite,
                         seen: dict[HashKey, list[transform.Version]]) -> _Read:
         keys = sorted(seen)
-        params = {"sat": sat.name, "keys": uuid_array(keys)}
+        params = {"sat": sat.name, "keys": array_literal(keys)}
         if not sat.short_history:
             params["since"] = array_literal([min(map(_effective, seen[key]))[0] for key in keys])
         if sat.one_partition:
@@ -127,5 +127,5 @@ class DdsStage:
         self._insert_rows(conn, sat, inserts)
         if moved_keys:
             conn.execute(sql("streamvault.dds", "update_watermarks.sql"),
-                         {"sat": sat.name, "keys": uuid_array(moved_keys), "times": moved_times,
+                         {"sat": sat.name, "keys": array_literal(moved_keys), "times": moved_times,
                           "sent": moved_sent})
