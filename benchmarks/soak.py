@@ -52,8 +52,9 @@ _PG_WRITES = """SELECT (SELECT wal_bytes FROM pg_stat_wal) / 1048576.0,
                 FROM pg_stat_bgwriter"""
 # What the soak's database read from outside shared buffers (the kernel's cache or the disk) since it was made:
 # heap and index pages, 8 KiB each. Growing with the vault, it says the working set has outgrown the buffers.
+# Not the sessions' temp tables: they live in each session's own buffers, and their counts go with the session.
 _PG_MISSES = """SELECT coalesce(sum(heap_blks_read), 0) / 128.0, coalesce(sum(idx_blks_read), 0) / 128.0
-                FROM pg_statio_user_tables"""
+                FROM pg_statio_user_tables WHERE schemaname NOT LIKE 'pg\\_temp\\_%'"""
 
 
 def counter(metrics_url: str, name: str) -> float:
