@@ -7,7 +7,7 @@ Only if no transaction coordinator still has a transaction of that producer open
 its coordinator will end (it may even be committed already, its markers not yet written), and an abort from
 here would drop what it committed. A coordinator that cannot answer (a partition of the transaction log
 without a leader, one still loading it, a broker that does not reply) is taken as one that may have it open.
-librdkafka has no call for either yet (confluentinc/librdkafka#5497), so these two requests go through
+librdkafka has no call for any of these yet (confluentinc/librdkafka#5497), so these requests go through
 kafka-python's admin client, with the same servers, login and TLS as every other client of the service.
 The brokers must let that login do it (the ClusterAction permission): a managed cluster usually will not,
 and then the operator runs the command the service names (docs/deploy.md).

@@ -9,6 +9,7 @@ broker that skipped the check, or an older broker, leaves open.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,8 +55,14 @@ async def _write(admin, topic: str, partition: int, value: bytes) -> int:
                                  data.PartitionProduceData(index=partition, records=bytes(batch.build()))])],
                              version=11)
     leaders = await admin._async_get_leader_for_partitions([TopicPartition(topic, partition)])
-    response = await admin._manager.send(request, node_id=next(iter(leaders)))
-    written = response.responses[0].partition_responses[0]
+    # Refused (the write is not verified) until the leader has applied the setting: the same write again.
+    deadline = time.monotonic() + 30
+    while True:
+        response = await admin._manager.send(request, node_id=next(iter(leaders)))
+        written = response.responses[0].partition_responses[0]
+        if written.error_code == 0 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
     assert written.error_code == 0, written
     return written.base_offset
 
@@ -74,7 +81,6 @@ def verification_off(settings: KafkaSettings) -> Iterator[None]:
 
     alter(AlterConfigOpType.SET, "false")
     try:
-        time.sleep(2)  # brokers apply a cluster-wide change when their metadata reaches it
         yield
     finally:
         alter(AlterConfigOpType.DELETE, None)
