@@ -7,7 +7,10 @@ service's consumer lag, the probes' freshness percentiles, each service's commit
 and its mean "source publish -> commit" (from /metrics), how much of the time some task waited for a core
 or for the disk (/proc/pressure), what PostgreSQL wrote per second (WAL; buffers by checkpointer,
 background writer and backends) and what it read from outside its shared buffers: a stall of every
-service at once is the machine's or a server's. Writes soak.csv, soak.png (one panel per measure) and
+service at once is the machine's or a server's; the CPU each process (with its children) and the machine used,
+and the time stolen by the hypervisor; how many vacuums PostgreSQL was running. With `--history-minutes M`, the
+warehouse first receives M minutes of orders at the rate as one backlog, so that the hour measures a warehouse
+with history rather than one growing from empty. Writes soak.csv, soak.png (one panel per measure) and
 soak.json (the flatness figures: RSS and p99 of the last 10 minutes against minutes 5-15, and the lag
 trend) into `--out`. Usage: `streamvault stack up`, then
 `python benchmarks/soak.py --minutes 60 --rate 1000 --out DIR`.
@@ -37,15 +40,16 @@ from streamvault import config  # noqa: E402
 from streamvault.kafka.lag import partition_lags  # noqa: E402
 from streamvault.testing.pipeline import SERVICES, Pipeline  # noqa: E402
 from streamvault.testing.probes import Probes, histograms, hop_summary, percentiles  # noqa: E402
-from streamvault.testing.procfs import memory_mib  # noqa: E402
-from streamvault.testing.streaming import order_stream, process_ids, running_pipeline  # noqa: E402
+from streamvault.testing.procfs import cpu_seconds, memory_mib  # noqa: E402
+from streamvault.testing.streaming import backlog, order_stream, process_ids, running_pipeline  # noqa: E402
 from streamvault.testing.support import load_stack_env, pg_connect, redis_client, scratch_database  # noqa: E402
 
 PANELS = (("rss_mib", "RSS (MiB)"), ("lag", "consumer lag (messages)"),
           ("probe_ms", "publish -> marts, probes (ms)"), ("per_min", "committed messages per minute"),
           ("fresh_mean_ms", "source publish -> commit, mean (ms)"),
           ("stalled_pct", "some task stalled, % of 10 s (PSI)"), ("pg_write_mib_s", "PostgreSQL writes (MiB/s)"),
-          ("pg_miss_mib_s", "pages read from outside shared buffers (MiB/s)"))
+          ("pg_miss_mib_s", "pages read from outside shared buffers (MiB/s)"),
+          ("cpu_pct", "CPU, % of one core (machine: of all)"), ("vacuums", "vacuums running"))
 # What PostgreSQL wrote since the server started: WAL bytes, and 8 KiB buffers by who wrote them.
 _PG_WRITES = """SELECT (SELECT wal_bytes FROM pg_stat_wal) / 1048576.0,
                        buffers_checkpoint / 128.0, buffers_clean / 128.0, buffers_backend / 128.0
@@ -55,6 +59,10 @@ _PG_WRITES = """SELECT (SELECT wal_bytes FROM pg_stat_wal) / 1048576.0,
 # Not the sessions' temp tables: they live in each session's own buffers, and their counts go with the session.
 _PG_MISSES = """SELECT coalesce(sum(heap_blks_read), 0) / 128.0, coalesce(sum(idx_blks_read), 0) / 128.0
                 FROM pg_statio_user_tables WHERE schemaname NOT LIKE 'pg\\_temp\\_%'"""
+_VACUUMS = "SELECT count(*) FROM pg_stat_progress_vacuum"
+# How often autovacuum visited each table of the soak's database, for the summary.
+_AUTOVACUUMS = """SELECT schemaname || '.' || relname, autovacuum_count, autoanalyze_count FROM pg_stat_user_tables
+                  WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY 2 DESC, 1"""
 
 
 def counter(metrics_url: str, name: str) -> float:
@@ -73,6 +81,12 @@ def stalled_pct(resource: str) -> float | None:
     except OSError:
         return None
     return float(some.split()[1].split("=")[1])
+
+
+def machine_ticks() -> tuple[int, int, int]:
+    """Clock ticks since boot: all, busy (neither idle nor waiting for the disk), stolen by the hypervisor."""
+    user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return user + nice + system + idle + iowait + irq + softirq + steal, user + nice + system + irq + softirq, steal
 
 
 def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: config.KafkaSettings,
@@ -102,6 +116,16 @@ def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: conf
         previous[service] = (now, consumed, hist)
     for resource in ("cpu", "io"):
         row[f"stalled_pct.{resource}"] = stalled_pct(resource)
+    now, cpu, ticks = time.monotonic(), cpu_seconds({name: [pid] for name, pid in pids.items()}), machine_ticks()
+    if "cpu" in previous:
+        then, cpu_before, ticks_before = previous["cpu"]
+        for name, seconds in cpu.items():
+            row[f"cpu_pct.{name}"] = round((seconds - cpu_before[name]) * 100 / (now - then), 1)
+        elapsed = ticks[0] - ticks_before[0]
+        row["cpu_pct.machine"] = round((ticks[1] - ticks_before[1]) * 100 / elapsed, 1)
+        row["cpu_pct.stolen"] = round((ticks[2] - ticks_before[2]) * 100 / elapsed, 1)
+    previous["cpu"] = (now, cpu, ticks)
+    row["vacuums.running"] = server.execute(_VACUUMS).fetchone()[0]
     for key, query, names in (("pg_write_mib_s", _PG_WRITES, ("wal", "checkpointer", "bgwriter", "backends")),
                               ("pg_miss_mib_s", _PG_MISSES, ("heap", "index"))):
         now, mib = time.monotonic(), server.execute(query).fetchone()
@@ -160,6 +184,8 @@ def main() -> None:
     parser.add_argument("--probe-interval-ms", type=float, default=200)
     parser.add_argument("--out", type=Path, default=Path("soak"))
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--history-minutes", type=float, default=0,
+                        help="first load this many minutes of orders at --rate as a backlog (not timed)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -172,6 +198,14 @@ def main() -> None:
             pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": database}, autocommit=True) as conn, \
             pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": database}, autocommit=True) as server:
         conn.read_only = True
+        if args.history_minutes:
+            history = round(args.history_minutes * 60 * args.rate)
+            loaded = time.monotonic()
+            backlog(pipeline.source_topic, history, args.seed + 1)
+            while not pipeline.caught_up():
+                time.sleep(5)
+            print(json.dumps({"history_orders": history, "loaded_s": round(time.monotonic() - loaded)}),
+                  file=sys.stderr, flush=True)
         probes = Probes(redis, conn, pipeline.source_topic, interval_s=args.probe_interval_ms / 1000)
         with order_stream(pipeline.source_topic, args.rate, args.seed) as (generator, achieved):
             pids = {name: ids[0] for name, ids in process_ids(pipeline).items()} | {"generator": generator.pid}
@@ -196,7 +230,10 @@ def main() -> None:
                 prober.join()
         minutes = rows[-1]["minute"] if rows else 0.0
         summary = {"benchmark": "soak", "minutes": minutes, "rate": args.rate, "achieved": achieved,
-                   "flatness": flatness(rows, minutes), "load_average_15m": os.getloadavg()[2]}
+                   "history_minutes": args.history_minutes, "flatness": flatness(rows, minutes),
+                   "autovacuums": {table: [vacuums, analyzes] for table, vacuums, analyzes
+                                   in server.execute(_AUTOVACUUMS).fetchall()},
+                   "load_average_15m": os.getloadavg()[2]}
     plot(rows, args.out / "soak.png", f"soak: {minutes:g} min at {args.rate:g} orders/s "
                                       f"(achieved {achieved.get('orders_per_s')}/s)")
     (args.out / "soak.json").write_text(json.dumps(summary, indent=2))

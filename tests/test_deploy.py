@@ -184,6 +184,8 @@ def test_compose_postgres_runs_with_the_local_stacks_write_load_settings():
     command = compose()["services"]["postgres"]["command"]
     settings = dict(value.split("=", 1) for flag, value in zip(command[1::2], command[2::2], strict=True))
     assert command[0] == "postgres" and set(command[1::2]) == {"-c"}
+    # A quarter of the memory Docker has, as the local stack takes of the machine's (stack/postgres.py).
+    assert settings.pop("shared_buffers") == "${PG_SHARED_BUFFERS:-2GB}"
     assert settings == WRITE_LOAD
 
 

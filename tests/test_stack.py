@@ -9,7 +9,7 @@ from confluent_kafka import Consumer, Producer
 from psycopg import sql as pgsql
 
 from streamvault.stack import Stack
-from streamvault.stack.postgres import WRITE_LOAD
+from streamvault.stack.postgres import server_settings, shared_buffers
 from streamvault.testing.support import cli, kafka_config, pg_admin, pg_connect, poll_all, redis_client
 
 
@@ -65,8 +65,16 @@ def test_data_survives_down_and_up(stack: Stack):
 
 
 def test_postgresql_runs_with_the_settings_of_a_write_heavy_load_on_random_keys(stack: Stack):
-    """Checkpoints every 1 GB of WAL made each one a storm of full-page images (docs/performance.md)."""
+    """Checkpoints every 1 GB of WAL made each one a storm of full-page images, and a vault grown past its
+    shared buffers evicted dirty pages in every batch (docs/performance.md)."""
+    expected = server_settings()
     with pg_admin() as pg:
         settings = {name: pg.execute(pgsql.SQL("SHOW {}").format(pgsql.Identifier(name))).fetchone()[0]
-                    for name in WRITE_LOAD}
-    assert settings == WRITE_LOAD
+                    for name in expected}
+    assert settings == expected
+
+
+def test_postgresql_gets_a_quarter_of_the_memory_for_its_shared_buffers_in_the_unit_show_prints():
+    assert shared_buffers(24 * 2**30) == "6GB"
+    assert shared_buffers(16 * 2**30 - 1) == "3968MB"  # whole 128 MB steps, never more than a quarter
+    assert shared_buffers(2**28) == "128MB"  # PostgreSQL's own default as the least

@@ -42,8 +42,29 @@ log_min_messages = warning
 # random hashes, so writes land all over the indexes). The background writer cleaned at most 100 pages per
 # 200 ms round, 4 MB a second, and from minute 25 of the soak the backends wrote 50-65 MB a second
 # themselves, inside the batches' statements; it may now clean 1,000 pages every 20 ms ahead of them.
-WRITE_LOAD = {"shared_buffers": "1GB", "max_wal_size": "8GB", "checkpoint_timeout": "15min", "wal_compression": "lz4",
+WRITE_LOAD = {"max_wal_size": "8GB", "checkpoint_timeout": "15min", "wal_compression": "lz4",
               "bgwriter_delay": "20ms", "bgwriter_lru_maxpages": "1000", "bgwriter_lru_multiplier": "4"}
+
+
+def shared_buffers(memory: int | None = None) -> str:
+    """A quarter of the memory the server may use (the machine's, or less if its cgroup says so), PostgreSQL's
+    usual starting point, in the unit SHOW prints. The vault's hash-key indexes are read at random, so the
+    pages a batch needs are all over them: once they outgrow the buffers, each batch reads its pages from the
+    kernel's cache and evicts dirty ones. A fixed 1 GB was outgrown by an hour of orders at 1,000 a second
+    (docs/performance.md, stop 18); the memory is used only as pages are read."""
+    if memory is None:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        try:
+            memory = min(memory, int(Path("/sys/fs/cgroup/memory.max").read_text()))
+        except (OSError, ValueError):  # no cgroup v2 limit ("max", or no such file)
+            pass
+    mib = max(128, memory // 4 // 2**20 // 128 * 128)
+    return f"{mib // 1024}GB" if mib % 1024 == 0 else f"{mib}MB"
+
+
+def server_settings() -> dict[str, str]:
+    """What the stack's PostgreSQL runs with, beyond postgresql.conf."""
+    return {"shared_buffers": shared_buffers(), **WRITE_LOAD}
 
 # The secure stack: TLS on the one listener, SCRAM passwords, and no other way in (pg_hba.conf).
 TLS_CONF = """
@@ -141,7 +162,7 @@ class Postgres(Server):
             (self.data_dir / "pg_hba.conf").write_text(TLS_HBA)
 
     def command(self) -> list[str]:
-        settings = [arg for name, value in WRITE_LOAD.items() for arg in ("-c", f"{name}={value}")]
+        settings = [arg for name, value in server_settings().items() for arg in ("-c", f"{name}={value}")]
         return [str(server_bindir() / "postgres"), "-D", str(self.data_dir), "-p", str(self.port), *settings]
 
     def _connect(self, dbname: str) -> psycopg.Connection:

@@ -191,7 +191,11 @@ class Pipeline:
         be completed is parked."""
         if self.parked() != parked:
             return False
-        return all(_caught_up(self.group(s), self.topic(s)) for s in SERVICES) and self.parked() == parked
+        return self.caught_up() and self.parked() == parked
+
+    def caught_up(self) -> bool:
+        """Every service has committed past all committed data of its source."""
+        return all(_caught_up(self.group(s), self.topic(s)) for s in SERVICES)
 
     def wait_drained(self, parked: int = 0, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout

@@ -22,7 +22,8 @@ def _children() -> dict[int, list[int]]:
 
 def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
     """CPU (user + system) of each named group of processes and all their descendants (PostgreSQL's
-    backends, Kafka's and librdkafka's threads are inside these processes or their children)."""
+    backends, Kafka's and librdkafka's threads are inside these processes or their children), with the
+    descendants that have exited and been reaped (an autovacuum worker lives for one table)."""
     children, totals = _children(), {}
     for name, pids in roots.items():
         total, todo = 0.0, list(pids)
@@ -33,7 +34,7 @@ def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # exited meanwhile
-            total += (int(fields[11]) + int(fields[12])) / _TICK
+            total += sum(int(field) for field in fields[11:15]) / _TICK  # utime, stime, cutime, cstime
         totals[name] = total
     return totals
 

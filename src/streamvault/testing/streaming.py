@@ -35,12 +35,26 @@ def running_pipeline(database: str, batch_size: int, log_prefix: str) -> Iterato
         pipeline.delete_topics()
 
 
+# Order ids above every seed's own range (generator/model.py), so that a backlog never reuses a stream's ids.
+_BACKLOG_FIRST_ID = 20_000_000_000
+
+
+def _generate(topic: str, seed: int, *options: str) -> list[str]:
+    return [sys.executable, "-m", "streamvault", "generate", "--topic", topic, "--seed", str(seed),
+            "--users", "5000", "--restaurants", "50", "--no-progress", *options]
+
+
+def backlog(topic: str, orders: int, seed: int) -> None:
+    """Publish `orders` orders by the stream's users and restaurants as fast as the generator can."""
+    subprocess.run(_generate(topic, seed, "--orders", str(orders), "--first-id", str(_BACKLOG_FIRST_ID)),
+                   check=True, capture_output=True)
+
+
 @contextmanager
 def order_stream(topic: str, rate: float, seed: int) -> Iterator[tuple[subprocess.Popen, dict]]:
     """`streamvault generate --rate` in a child process; on exit, what it sent and how fast is filled in."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamvault", "generate", "--rate", str(rate), "--topic", topic, "--seed", str(seed),
-         "--users", "5000", "--restaurants", "50", "--no-progress"],
+        _generate(topic, seed, "--rate", str(rate)),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         # A benchmark started in the background by a shell runs with SIGINT ignored, and the child would
         # inherit that and never stop: it must hear the Ctrl-C that ends it below.
