@@ -46,10 +46,12 @@ bench: install
 	$(PY) benchmarks/transactions.py
 
 # An hour at 1,000 orders/s: RSS, lag, freshness and rows per minute into soak/ (CSV, PNG, JSON). Not in CI.
+# SOAK_HISTORY=60 first loads an hour of orders (~20 min), so that the hour measures a warehouse with history.
+SOAK_HISTORY ?= 0
 soak: install
 	$(PY) -m pip install -q -e ".[test,bench]"
 	$(STREAMVAULT) stack up
-	$(PY) benchmarks/soak.py --minutes 60 --rate 1000 --out soak
+	$(PY) benchmarks/soak.py --minutes 60 --rate 1000 --history-minutes $(SOAK_HISTORY) --out soak
 
 # What 10,000 permanently parked orders cost an idle STG: row updates/s and CPU (JSON line, ~3 min).
 bench-parked: install

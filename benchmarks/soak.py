@@ -12,7 +12,8 @@ and the time stolen by the hypervisor; how many vacuums PostgreSQL was running. 
 warehouse first receives M minutes of orders at the rate as one backlog, so that the hour measures a warehouse
 with history rather than one growing from empty. Writes soak.csv, soak.png (one panel per measure) and
 soak.json (the flatness figures: RSS and p99 of the last 10 minutes against minutes 5-15, and the lag
-trend) into `--out`. Usage: `streamvault stack up`, then
+trend; PostgreSQL's shared buffers and how much of its memory was in huge pages, which RSS does not count)
+into `--out`. Usage: `streamvault stack up`, then
 `python benchmarks/soak.py --minutes 60 --rate 1000 --out DIR`.
 """
 
@@ -38,6 +39,7 @@ import matplotlib.pyplot as plt  # noqa: E402 (the backend is chosen first)
 
 from streamvault import config  # noqa: E402
 from streamvault.kafka.lag import partition_lags  # noqa: E402
+from streamvault.stack import process  # noqa: E402
 from streamvault.testing.pipeline import SERVICES, Pipeline  # noqa: E402
 from streamvault.testing.probes import Probes, histograms, hop_summary, percentiles  # noqa: E402
 from streamvault.testing.procfs import cpu_seconds, memory_mib  # noqa: E402
@@ -233,6 +235,8 @@ def main() -> None:
                    "history_minutes": args.history_minutes, "flatness": flatness(rows, minutes),
                    "autovacuums": {table: [vacuums, analyzes] for table, vacuums, analyzes
                                    in server.execute(_AUTOVACUUMS).fetchall()},
+                   "postgres": {"shared_buffers": server.execute("SHOW shared_buffers").fetchone()[0],
+                                "huge_pages_mib": process.huge_pages_kb(pids["postgres"]) // 1024},
                    "load_average_15m": os.getloadavg()[2]}
     plot(rows, args.out / "soak.png", f"soak: {minutes:g} min at {args.rate:g} orders/s "
                                       f"(achieved {achieved.get('orders_per_s')}/s)")

@@ -8,8 +8,8 @@ import uuid
 from confluent_kafka import Consumer, Producer
 from psycopg import sql as pgsql
 
-from streamvault.stack import Stack
-from streamvault.stack.postgres import server_settings, shared_buffers
+from streamvault.stack import Stack, process
+from streamvault.stack.postgres import huge_pages_hint, server_settings, shared_buffers
 from streamvault.testing.support import cli, kafka_config, pg_admin, pg_connect, poll_all, redis_client
 
 
@@ -78,3 +78,24 @@ def test_postgresql_gets_a_quarter_of_the_memory_for_its_shared_buffers_in_the_u
     assert shared_buffers(24 * 2**30) == "6GB"
     assert shared_buffers(16 * 2**30 - 1) == "3968MB"  # whole 128 MB steps, never more than a quarter
     assert shared_buffers(2**28) == "128MB"  # PostgreSQL's own default as the least
+
+
+def test_stack_up_says_how_many_huge_pages_postgresql_would_take_when_it_has_none(stack: Stack):
+    """The stack never changes a setting of the whole machine; it says what would help (docs/deploy.md)."""
+    with pg_admin() as pg:
+        shared_mb = int(pg.execute("SHOW shared_memory_size").fetchone()[0].removesuffix("MB"))
+        needed = int(pg.execute("SHOW shared_memory_size_in_huge_pages").fetchone()[0])
+    postgres = next(server for server in stack.status() if server["name"] == "postgres")
+    result = cli("stack", "up")
+    assert result.returncode == 0, result.stderr
+    if process.huge_pages_kb(postgres["pid"]) > 0 or shared_mb < 1024:  # it has them, or they would not matter
+        assert "huge pages" not in result.stderr
+    else:
+        assert f"its {shared_mb} MB of shared memory is in 4 kB pages" in result.stderr
+        assert result.stderr.count(f"sysctl vm.nr_hugepages={needed}\n") == 1
+
+
+def test_the_huge_pages_hint_is_only_for_large_shared_memory_not_yet_in_huge_pages():
+    assert "vm.nr_hugepages=3086" in huge_pages_hint(6171 * 1024, 0, 3086)
+    assert huge_pages_hint(6171 * 1024, 6172 * 1024, 3086) is None  # PostgreSQL took them
+    assert huge_pages_hint(143 * 1024, 0, 72) is None  # 128 MB of buffers: not worth a machine setting

@@ -73,6 +73,8 @@ def stack_up(secure: bool, brokers: int | None) -> None:
         for server in local.status():
             click.echo(f"{server['name']:<9} up  pid {server['pid']:<8} port {server['port']}")
         click.echo(f"connection settings: {local.env_file}  (load with: set -a; . {local.env_file}; set +a)")
+        for hint in local.hints():
+            click.echo(hint, err=True)
         if local.security is not None:
             click.echo(f"secure stack: CA {local.security.ca.cert}; one login per service in {local.env_file}.<principal>"
                        " (stg, dds, cdm, generator, dashboard)")

@@ -89,6 +89,9 @@ class Stack:
     def status(self) -> list[dict[str, object]]:
         return [server.status() for server in self.servers]
 
+    def hints(self) -> list[str]:
+        return [hint for server in self.servers if (hint := server.hint())]
+
     def env(self) -> dict[str, str]:
         merged = {"STREAMVAULT_HOME": str(self.settings.home)}
         for server in self.servers:

@@ -55,6 +55,18 @@ def start_time(pid: int) -> int | None:
         return None
 
 
+def huge_pages_kb(pid: int) -> int:
+    """How much of the process's memory is in huge pages the machine reserved (hugetlbfs); 0 when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("HugetlbPages:"):
+            return int(line.split()[1])
+    return 0  # a kernel older than 4.4 does not say
+
+
 def write_pid(pid_file: Path, pid: int) -> None:
     _start_file(pid_file).write_text(f"{start_time(pid)}\n")
     pid_file.write_text(f"{pid}\n")

@@ -57,6 +57,10 @@ class Server(ABC):
     def after_start(self) -> None:
         """Work that needs the running server (e.g. creating a database)."""
 
+    def hint(self) -> str | None:
+        """Advice for whoever runs the stack about the machine's settings, which the stack never changes."""
+        return None
+
     run_as: str | None = None
 
     @property
