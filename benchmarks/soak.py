@@ -12,7 +12,7 @@ and the time stolen by the hypervisor; how many vacuums PostgreSQL was running. 
 warehouse first receives M minutes of orders at the rate as one backlog, so that the hour measures a warehouse
 with history rather than one growing from empty. Writes soak.csv, soak.png (one panel per measure) and
 soak.json (the flatness figures: RSS and p99 of the last 10 minutes against minutes 5-15, and the lag
-trend; PostgreSQL's shared buffers and how much of its memory was in huge pages, which RSS does not count)
+trend; PostgreSQL's shared buffers and, above 0 if they are in huge pages, the postmaster's memory in them)
 into `--out`. Usage: `streamvault stack up`, then
 `python benchmarks/soak.py --minutes 60 --rate 1000 --out DIR`.
 """
@@ -236,7 +236,7 @@ def main() -> None:
                    "autovacuums": {table: [vacuums, analyzes] for table, vacuums, analyzes
                                    in server.execute(_AUTOVACUUMS).fetchall()},
                    "postgres": {"shared_buffers": server.execute("SHOW shared_buffers").fetchone()[0],
-                                "huge_pages_mib": process.huge_pages_kb(pids["postgres"]) // 1024},
+                                "postmaster_huge_pages_mib": process.huge_pages_kb(pids["postgres"]) // 1024},
                    "load_average_15m": os.getloadavg()[2]}
     plot(rows, args.out / "soak.png", f"soak: {minutes:g} min at {args.rate:g} orders/s "
                                       f"(achieved {achieved.get('orders_per_s')}/s)")

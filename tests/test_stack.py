@@ -82,9 +82,10 @@ def test_postgresql_gets_a_quarter_of_the_memory_for_its_shared_buffers_in_the_u
 
 def test_stack_up_says_how_many_huge_pages_postgresql_would_take_when_it_has_none(stack: Stack):
     """The stack never changes a setting of the whole machine; it says what would help (docs/deploy.md)."""
-    with pg_admin() as pg:
-        shared_mb = int(pg.execute("SHOW shared_memory_size").fetchone()[0].removesuffix("MB"))
-        needed = int(pg.execute("SHOW shared_memory_size_in_huge_pages").fetchone()[0])
+    with pg_admin() as pg:  # pg_settings gives MB; SHOW prints the largest unit that divides the size ("6GB")
+        settings = dict(pg.execute("SELECT name, setting::int FROM pg_settings WHERE name IN "
+                                   "('shared_memory_size', 'shared_memory_size_in_huge_pages')").fetchall())
+    shared_mb, needed = settings["shared_memory_size"], settings["shared_memory_size_in_huge_pages"]
     postgres = next(server for server in stack.status() if server["name"] == "postgres")
     result = cli("stack", "up")
     assert result.returncode == 0, result.stderr

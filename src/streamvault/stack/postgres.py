@@ -73,13 +73,13 @@ HUGE_PAGES_WORTHWHILE_KB = 1024 * 1024
 
 def huge_pages_hint(shared_memory_kb: int, huge_pages_in_use_kb: int, pages_needed: int) -> str | None:
     """PostgreSQL takes huge pages only when the machine has reserved them (`vm.nr_hugepages`), a setting for
-    the whole machine that the stack never changes itself. With 6 GB of buffers in 4 kB pages the hour-long
-    soak's p99 drifted ×1.75 and PostgreSQL's CPU grew 69 -> 76 % of a core; in 2 MB pages, ×1.19 and 66 -> 71 %
-    (docs/performance.md, stop 18). So `stack up` says what to reserve when it would matter."""
+    the whole machine that the stack never changes itself. With 6 GB of buffers, in the soaks with an hour of
+    history PostgreSQL took 64-70 % of a core in 2 MB pages against 67-76 % in 4 kB ones, and the history loaded
+    11-21 % faster (docs/performance.md, stop 18). So `stack up` says what to set aside when it would matter."""
     if huge_pages_in_use_kb or shared_memory_kb < HUGE_PAGES_WORTHWHILE_KB or pages_needed <= 0:
         return None
-    return (f"postgres: its {shared_memory_kb // 1024} MB of shared memory is in 4 kB pages; in huge pages a large "
-            f"warehouse's p99 is flatter (docs/deploy.md). To set them aside for it before `stack up`, as root: "
+    return (f"postgres: its {shared_memory_kb // 1024} MB of shared memory is in 4 kB pages; in huge pages it needs "
+            f"less CPU for a large warehouse (docs/deploy.md). To set them aside for it before `stack up`, as root: "
             f"sysctl vm.nr_hugepages={pages_needed}")
 
 # The secure stack: TLS on the one listener, SCRAM passwords, and no other way in (pg_hba.conf).
@@ -207,10 +207,10 @@ class Postgres(Server):
         if pid is None:
             return None
         with self._connect("postgres") as conn:
-            setting, shared_memory, needed = conn.execute(sqlfiles.sql(__package__, "huge_pages.sql")).fetchone()
+            setting, shared_memory_mb, needed = conn.execute(sqlfiles.sql(__package__, "huge_pages.sql")).fetchone()
         if setting == "off":
             return None
-        return huge_pages_hint(int(shared_memory.removesuffix("MB")) * 1024, process.huge_pages_kb(pid), needed)
+        return huge_pages_hint(shared_memory_mb * 1024, process.huge_pages_kb(pid), needed)
 
     def _create_logins(self, conn: psycopg.Connection) -> None:
         """One login per principal, a member of the role migration 0012 (0005 for the dashboard) grants to."""
