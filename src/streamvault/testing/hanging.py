@@ -9,7 +9,6 @@ broker that skipped the check, or an older broker, leaves open.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,7 +61,7 @@ async def _write(admin, topic: str, partition: int, value: bytes) -> int:
         written = response.responses[0].partition_responses[0]
         if written.error_code == 0 or time.monotonic() > deadline:
             break
-        await asyncio.sleep(0.2)
+        await admin._net.sleep(0.2)  # kafka-python's own event loop: asyncio's sleep has none to run in
     assert written.error_code == 0, written
     return written.base_offset
 
