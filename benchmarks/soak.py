@@ -149,7 +149,8 @@ def flatness(rows: list[dict], minutes: float, latencies: list[list[float]]) -> 
     `latencies` holds each row's probe latencies. The p99 comes two ways: the mean of the 30-s samples' p99s
     (as every stop's figures before stop 19), and the p99 of all the window's probes pooled (3,000 a window
     at the default 200 ms): a 30-s sample has 150 probes, so its p99 is its second slowest probe, and the
-    mean of twenty of those is a noisier figure, and a higher one, than the p99 of the ten minutes."""
+    mean of twenty of those is not the p99 of the ten minutes: one slow probe lifts its sample, while a stall's
+    dozens of slow probes, seen together, count as one sample of twenty."""
     early = [r for r in rows if 5 <= r["minute"] < 15]
     late = [r for r in rows if r["minute"] >= minutes - 10]
 
