@@ -151,8 +151,13 @@ def flatness(rows: list[dict], minutes: float, latencies: list[list[float]]) -> 
     at the default 200 ms): a 30-s sample has 150 probes, so its p99 is its second slowest probe, and the
     mean of twenty of those is not the p99 of the ten minutes: one slow probe lifts its sample, while a stall's
     dozens of slow probes, seen together, count as one sample of twenty."""
-    early = [r for r in rows if 5 <= r["minute"] < 15]
-    late = [r for r in rows if r["minute"] >= minutes - 10]
+    def in_early(row: dict) -> bool:
+        return 5 <= row["minute"] < 15
+
+    def in_late(row: dict) -> bool:
+        return row["minute"] >= minutes - 10
+
+    early, late = list(filter(in_early, rows)), list(filter(in_late, rows))
 
     def ratio(column: str) -> float | None:
         before = [r[column] for r in early if r.get(column) is not None]
@@ -164,8 +169,8 @@ def flatness(rows: list[dict], minutes: float, latencies: list[list[float]]) -> 
     columns = {key for row in rows for key in row}
     figures = {column: ratio(column) for column in sorted(columns) if column.startswith("rss_mib.")}
     figures["probe_ms.p99"] = ratio("probe_ms.p99")
-    pooled = [percentiles([ms for row, taken in zip(rows, latencies) if within(row) for ms in taken])["p99"]
-              for within in (lambda row: 5 <= row["minute"] < 15, lambda row: row["minute"] >= minutes - 10)]
+    pooled = [percentiles([ms for row, taken in zip(rows, latencies) if inside(row) for ms in taken])["p99"]
+              for inside in (in_early, in_late)]
     figures["probe_ms.p99_pooled"] = {"minutes_5_15": pooled[0], "last_10": pooled[1],
                                       "ratio": round(pooled[1] / pooled[0], 3) if None not in pooled else None}
     for service in SERVICES:
@@ -209,6 +214,8 @@ def main() -> None:
     kafka = config.load(config.KafkaSettings)
     rows: list[dict] = []
     latencies: list[list[float]] = []  # each row's probe latencies (ms)
+    probes_csv = args.out / "probes.csv"
+    probes_csv.write_text("minute,ms\n")  # appended to at every sample
     with scratch_database("soak") as database, \
             running_pipeline(database, 5000, "streamvault-soak-") as pipeline, \
             redis_client() as redis, \
@@ -240,8 +247,8 @@ def main() -> None:
                     rows.append(sample(pipeline, pids, probes, kafka, server, previous,
                                        (time.monotonic() - started) / 60, latencies))
                     write_csv(rows, args.out / "soak.csv")
-                    write_csv([{"minute": row["minute"], "ms": round(ms, 1)} for row, taken in zip(rows, latencies)
-                               for ms in taken], args.out / "probes.csv")
+                    with open(probes_csv, "a") as file:
+                        file.writelines(f"{rows[-1]['minute']},{ms:.1f}\n" for ms in latencies[-1])
             except KeyboardInterrupt:
                 print(f"stopped after {len(rows)} samples", file=sys.stderr)
             finally:
