@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 from psycopg import sql as pgsql
 
 from streamvault.stack import Stack, process
 from streamvault.stack.postgres import huge_pages_hint, server_settings, shared_buffers
-from streamvault.testing.support import cli, kafka_config, pg_admin, pg_connect, poll_all, redis_client
+from streamvault.testing.support import cli, kafka_config, pg_admin, pg_connect, poll_all, redis_client, wait_for
 
 
 def test_status_json_reports_three_healthy_servers(stack: Stack):
@@ -72,6 +74,43 @@ def test_postgresql_runs_with_the_settings_of_a_write_heavy_load_on_random_keys(
         settings = {name: pg.execute(pgsql.SQL("SHOW {}").format(pgsql.Identifier(name))).fetchone()[0]
                     for name in expected}
     assert settings == expected
+
+
+def _read_whole(topic: str) -> list[bytes]:
+    consumer = Consumer(kafka_config(**{"group.id": f"read-{uuid.uuid4()}", "auto.offset.reset": "earliest",
+                                        "enable.partition.eof": True}))
+    consumer.subscribe([topic])
+    values = []
+    try:
+        while (message := consumer.poll(5)) is not None and not message.error():
+            values.append(message.value())
+    finally:
+        consumer.close()
+    return values
+
+
+def test_the_broker_compacts_with_a_32_mb_key_map_not_a_quarter_of_its_heap(stack: Stack):
+    """The log cleaner keeps the internal topics (offsets, transactions) compacted with a key map on the heap;
+    128 MB by default, 32 MB here (stack/kafka.py). The cleaner still compacts: only a key's latest value
+    stays once its segment has rolled."""
+    admin = AdminClient(kafka_config())
+    broker = ConfigResource(ResourceType.BROKER, "1")
+    assert admin.describe_configs([broker])[broker].result()["log.cleaner.dedupe.buffer.size"].value == "33554432"
+
+    topic = f"compacted-{uuid.uuid4().hex[:8]}"
+    settings = {"cleanup.policy": "compact", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"}
+    admin.create_topics([NewTopic(topic, 1, 1, config=settings)])[topic].result()
+    producer = Producer(kafka_config())
+    for segment in range(3):  # a segment rolls when a message comes more than segment.ms after its first
+        for n in range(50):
+            producer.produce(topic, key=b"k", value=f"{segment}-{n}".encode())
+        producer.flush(10)
+        time.sleep(0.3)
+    producer.produce(topic, key=b"k", value=b"last")  # the active segment, never cleaned
+    producer.flush(10)
+
+    wait_for(lambda: len(_read_whole(topic)) == 2, "the cleaner to compact the rolled segments", timeout=120)
+    assert _read_whole(topic) == [b"2-49", b"last"]
 
 
 def test_postgresql_gets_a_quarter_of_the_memory_for_its_shared_buffers_in_the_unit_show_prints():

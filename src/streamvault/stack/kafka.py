@@ -54,6 +54,10 @@ super.users=User:{admin}
 allow.everyone.if.no.acl.found=false
 """
 
+# log.cleaner.dedupe.buffer.size: the log cleaner compacts the internal topics (offsets, transactions) with a
+# map of keys held on the heap, 128 MB by default: a quarter of a 512 MB broker's heap (a third of 384 MB), for
+# topics with a few hundred keys. With 32 MB (1.2 million keys a pass) the broker's live old generation after a
+# full GC fell from 197 to 96 MB (docs/performance.md, stop 20).
 SERVER_PROPERTIES = """
 process.roles=broker,controller
 node.id={node_id}
@@ -76,6 +80,7 @@ log.retention.hours=168
 num.network.threads=2
 num.io.threads=2
 background.threads=2
+log.cleaner.dedupe.buffer.size=33554432
 """
 
 
