@@ -12,6 +12,7 @@ from psycopg import sql as pgsql
 
 from streamvault.stack import Stack, process
 from streamvault.stack.postgres import huge_pages_hint, server_settings, shared_buffers
+from streamvault.testing.pipeline import read_topic
 from streamvault.testing.support import cli, kafka_config, pg_admin, pg_connect, poll_all, redis_client, wait_for
 
 
@@ -76,19 +77,6 @@ def test_postgresql_runs_with_the_settings_of_a_write_heavy_load_on_random_keys(
     assert settings == expected
 
 
-def _read_whole(topic: str) -> list[bytes]:
-    consumer = Consumer(kafka_config(**{"group.id": f"read-{uuid.uuid4()}", "auto.offset.reset": "earliest",
-                                        "enable.partition.eof": True}))
-    consumer.subscribe([topic])
-    values = []
-    try:
-        while (message := consumer.poll(5)) is not None and not message.error():
-            values.append(message.value())
-    finally:
-        consumer.close()
-    return values
-
-
 def test_the_broker_compacts_with_a_32_mb_key_map_not_a_quarter_of_its_heap(stack: Stack):
     """The log cleaner keeps the internal topics (offsets, transactions) compacted with a key map on the heap;
     128 MB by default, 32 MB here (stack/kafka.py). The cleaner still compacts: only a key's latest value
@@ -109,8 +97,11 @@ def test_the_broker_compacts_with_a_32_mb_key_map_not_a_quarter_of_its_heap(stac
     producer.produce(topic, key=b"k", value=b"last")  # the active segment, never cleaned
     producer.flush(10)
 
-    wait_for(lambda: len(_read_whole(topic)) == 2, "the cleaner to compact the rolled segments", timeout=120)
-    assert _read_whole(topic) == [b"2-49", b"last"]
+    def values() -> list[bytes]:
+        return [message.value() for message in read_topic(topic)]
+
+    wait_for(lambda: len(values()) == 2, "the cleaner to compact the rolled segments", timeout=120)
+    assert values() == [b"2-49", b"last"]
 
 
 def test_postgresql_gets_a_quarter_of_the_memory_for_its_shared_buffers_in_the_unit_show_prints():

@@ -36,6 +36,33 @@ def service_defaults() -> dict[str, str]:
             for name in ("idle_interval_s", "reference_max_age_s", "parked_retry_max_s")}
 
 
+def read_topic(topic: str, timeout: float = 20) -> list:
+    """Every committed message of a topic (read_committed, from the beginning). A reading that does not
+    reach the end in time fails: what it found so far (often nothing) must not pass for the topic."""
+    consumer = Consumer(kafka_config(**{"group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False,
+                                        "isolation.level": "read_committed"}))
+    try:
+        deadline = time.monotonic() + timeout
+        ends = _ends(topic, deadline)
+        partitions = [TopicPartition(topic, p, 0) for p in ends]
+        consumer.assign(partitions)
+        messages = []
+
+        def at_the_end() -> bool:
+            positions = {tp.partition: tp.offset for tp in consumer.position(partitions)}
+            return all(positions[p] >= end for p, end in ends.items() if end > 0)
+
+        while not at_the_end():
+            assert time.monotonic() < deadline, (f"reading {topic} did not reach its end {ends} in {timeout:g} s "
+                                                 f"(an open transaction holds it back?)")
+            for message in consumer.consume(1000, 0.5):
+                if not message.error():
+                    messages.append(message)
+        return messages
+    finally:
+        consumer.close()
+
+
 @dataclass
 class Replica:
     service: str
@@ -224,32 +251,7 @@ class Pipeline:
     def connect(self):
         return pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": self.database})
 
-    def read_topic(self, topic: str, timeout: float = 20) -> list:
-        """Every committed message of a topic (read_committed, from the beginning). A reading that does not
-        reach the end in time fails: what it found so far (often nothing) must not pass for the topic."""
-        consumer = Consumer(kafka_config(**{"group.id": f"reader-{uuid.uuid4().hex}", "enable.auto.commit": False,
-                                            "isolation.level": "read_committed"}))
-        try:
-            deadline = time.monotonic() + timeout
-            ends = _ends(topic, deadline)
-            partitions = [TopicPartition(topic, p, 0) for p in ends]
-            consumer.assign(partitions)
-            messages = []
-
-            def at_the_end() -> bool:
-                positions = {tp.partition: tp.offset for tp in consumer.position(partitions)}
-                return all(positions[p] >= end for p, end in ends.items() if end > 0)
-
-            while not at_the_end():
-                assert time.monotonic() < deadline, (f"reading {topic} did not reach its end {ends} in {timeout:g} s "
-                                                     f"(an open transaction holds it back?)")
-                for message in consumer.consume(1000, 0.5):
-                    if not message.error():
-                        messages.append(message)
-            return messages
-        finally:
-            consumer.close()
-
+    read_topic = staticmethod(read_topic)
 
 def _ends(topic: str, deadline: float) -> dict[int, int]:
     """Each partition's end (high watermark: not the last stable offset a read_committed client would be told,
