@@ -253,6 +253,7 @@ class Pipeline:
 
     read_topic = staticmethod(read_topic)
 
+
 def _ends(topic: str, deadline: float) -> dict[int, int]:
     """Each partition's end (high watermark: not the last stable offset a read_committed client would be told,
     which a transaction left open holds back), once the topic's leaders answer (a topic a moment old: its
