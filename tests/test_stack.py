@@ -11,6 +11,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, Resourc
 from psycopg import sql as pgsql
 
 from streamvault.stack import Stack, process
+from streamvault.stack.kafka import CLEANER_KEY_MAP_BYTES
 from streamvault.stack.postgres import huge_pages_hint, server_settings, shared_buffers
 from streamvault.testing.pipeline import read_topic
 from streamvault.testing.support import cli, kafka_config, pg_admin, pg_connect, poll_all, redis_client, wait_for
@@ -83,7 +84,8 @@ def test_the_broker_compacts_with_a_32_mb_key_map_not_a_quarter_of_its_heap(stac
     stays once its segment has rolled."""
     admin = AdminClient(kafka_config())
     broker = ConfigResource(ResourceType.BROKER, "1")
-    assert admin.describe_configs([broker])[broker].result()["log.cleaner.dedupe.buffer.size"].value == "33554432"
+    configured = admin.describe_configs([broker])[broker].result()["log.cleaner.dedupe.buffer.size"].value
+    assert configured == str(CLEANER_KEY_MAP_BYTES) == "33554432"
 
     topic = f"compacted-{uuid.uuid4().hex[:8]}"
     settings = {"cleanup.policy": "compact", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"}

@@ -58,6 +58,8 @@ allow.everyone.if.no.acl.found=false
 # map of keys held on the heap, 128 MB by default: a quarter of a 512 MB broker's heap (a third of 384 MB), for
 # topics with a few hundred keys. With 32 MB (1.2 million keys a pass) the broker's live old generation after a
 # full GC fell from 197 to 96 MB (docs/performance.md, stop 20).
+CLEANER_KEY_MAP_BYTES = 32 * 2**20
+
 SERVER_PROPERTIES = """
 process.roles=broker,controller
 node.id={node_id}
@@ -80,7 +82,7 @@ log.retention.hours=168
 num.network.threads=2
 num.io.threads=2
 background.threads=2
-log.cleaner.dedupe.buffer.size=33554432
+log.cleaner.dedupe.buffer.size={cleaner_key_map}
 """
 
 
@@ -190,7 +192,8 @@ class Kafka(Server):
         voters = ",".join(f"{b.node_id}@127.0.0.1:{b.controller_port}" for b in self.cluster)
         write_private(self.properties, (listeners + SERVER_PROPERTIES).format(
             node_id=self.broker.node_id, voters=voters, port=self.port, controller_port=self.broker.controller_port,
-            data_dir=self.data_dir, replication=factor, min_isr=min_isr, **self._secure_properties()))
+            data_dir=self.data_dir, replication=factor, min_isr=min_isr, cleaner_key_map=CLEANER_KEY_MAP_BYTES,
+            **self._secure_properties()))
         if (self.data_dir / "meta.properties").exists():
             return
         result = subprocess.run(
