@@ -2,7 +2,8 @@
 
 Against the running local stack (not in CI): STG, DDS and CDM with their own defaults, `streamvault
 generate --rate R` streaming into their source topic, and probe orders timed from publish to the marts
-(testing/probes.py) all the time. Every `--sample-seconds` it records the RSS of every process, each
+(testing/probes.py) all the time. Every `--sample-seconds` it records the RSS of every process (the services'
+also by allocator: malloc's main heap, other threads' arenas, other anonymous memory such as CPython's), each
 service's consumer lag, the probes' freshness percentiles, each service's committed messages per minute
 and its mean "source publish -> commit" (from /metrics), how much of the time some task waited for a core
 or for the disk (/proc/pressure), what PostgreSQL wrote per second (WAL; buffers by checkpointer,
@@ -42,11 +43,12 @@ from streamvault.kafka.lag import partition_lags  # noqa: E402
 from streamvault.stack import process  # noqa: E402
 from streamvault.testing.pipeline import SERVICES, Pipeline  # noqa: E402
 from streamvault.testing.probes import Probes, histograms, hop_summary, percentiles  # noqa: E402
-from streamvault.testing.procfs import cpu_seconds, memory_mib  # noqa: E402
+from streamvault.testing.procfs import cpu_seconds, memory_mib, resident_by_region  # noqa: E402
 from streamvault.testing.streaming import backlog, order_stream, process_ids, running_pipeline  # noqa: E402
 from streamvault.testing.support import load_stack_env, pg_connect, redis_client, scratch_database  # noqa: E402
 
-PANELS = (("rss_mib", "RSS (MiB)"), ("lag", "consumer lag (messages)"),
+PANELS = (("rss_mib", "RSS (MiB)"), ("rss_region_mib", "services' RSS by allocator (MiB)"),
+          ("lag", "consumer lag (messages)"),
           ("probe_ms", "publish -> marts, probes (ms)"), ("per_min", "committed messages per minute"),
           ("fresh_mean_ms", "source publish -> commit, mean (ms)"),
           ("stalled_pct", "some task stalled, % of 10 s (PSI)"), ("pg_write_mib_s", "PostgreSQL writes (MiB/s)"),
@@ -103,6 +105,13 @@ def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: conf
             row[f"rss_mib.{name}"] = memory_mib(pid)["now"]
         except OSError:
             row[f"rss_mib.{name}"] = None
+    for service in SERVICES:  # which allocator holds what grew: CPython and the main thread, or other threads
+        try:
+            regions = resident_by_region(pids[service])
+        except OSError:
+            continue
+        for region in ("heap", "thread_arenas", "anonymous"):
+            row[f"rss_region_mib.{service}.{region}"] = regions[region]
     for service in SERVICES:
         row[f"lag.{service}"] = sum(p.lag for p in partition_lags(kafka, pipeline.group(service),
                                                                    pipeline.topic(service)))
@@ -167,7 +176,8 @@ def flatness(rows: list[dict], minutes: float, latencies: list[list[float]]) -> 
         return round(statistics.mean(after) / statistics.mean(before), 3)
 
     columns = {key for row in rows for key in row}
-    figures = {column: ratio(column) for column in sorted(columns) if column.startswith("rss_mib.")}
+    figures = {column: ratio(column) for column in sorted(columns)
+               if column.startswith(("rss_mib.", "rss_region_mib."))}
     figures["probe_ms.p99"] = ratio("probe_ms.p99")
     pooled = [percentiles([ms for row, taken in zip(rows, latencies) if inside(row) for ms in taken])["p99"]
               for inside in (in_early, in_late)]

@@ -16,11 +16,11 @@ from streamvault.generator.model import GeneratorOptions
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.runtime.metrics import BatchHistogram
+from streamvault.testing.corpus import CLEAN
 from streamvault.testing.pipeline import SERVICES, Pipeline
 from streamvault.testing.support import cli
 
 HEADER = "source_published_ms"
-CLEAN = dict(duplicates=0, late=0, flips=0, reference_changes=0, unknown_ids=0, malformed=0, non_orders=0)
 
 
 def _metric(pipeline: Pipeline, service: str, sample: str) -> float | None:

@@ -1,4 +1,5 @@
-"""A service gives back the memory a large batch used once it is freed (runtime/memory.py)."""
+"""A service gives back the memory a large batch used once it is freed, and malloc keeps no more than it
+must (runtime/memory.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import json
 import subprocess
 import sys
 
-from streamvault.runtime.memory import GROWTH_BYTES
+from streamvault.generator.model import GeneratorOptions
+from streamvault.generator.simulator import build_timeline
+from streamvault.runtime.memory import ARENA_MAX, GROWTH_BYTES
+from streamvault.testing.corpus import CLEAN, publish_timeline
+from streamvault.testing.procfs import resident_by_region
 
 # In a process of its own: a long-lived one (a test worker) has freed memory of its own to reuse first.
 # Values of a batch's size (~1.5 kB: malloc's, not Python's small-object pools), all freed but one in fifty:
@@ -46,3 +51,48 @@ def test_nothing_is_trimmed_while_the_process_stays_within_the_threshold():
     run = _run(GROWTH_BYTES // 4)
     assert not run["trimmed"], run
     assert run["reference"] == run["before"]
+
+
+# A batch's buffers (array parameters, message sets) freed after a larger one: with glibc's moving threshold they
+# stay in the heap, held resident by what the batch left alive after them; mapped on their own, they go back.
+_BUFFERS_AFTER_A_LARGER_ONE = """
+import json, sys
+from streamvault.runtime.memory import bound_malloc, resident_bytes
+
+if sys.argv[1] == "bounded":
+    bound_malloc()
+del bytearray(8 * 2**20)[:]  # glibc now maps only blocks of 8 MiB and more on their own (unless bounded)
+before = resident_bytes()
+buffers, survivors = [], []
+for i in range(100):
+    buffers.append(bytearray(300 * 2**10))
+    survivors.append(bytes(1500) + i.to_bytes(4, "little"))
+grown = resident_bytes()
+del buffers
+print(json.dumps({"before": before, "grown": grown, "after": resident_bytes()}))
+"""
+
+
+def _buffers_freed(mode: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", _BUFFERS_AFTER_A_LARGER_ONE, mode], capture_output=True,
+                            text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_large_buffers_freed_go_back_even_after_a_larger_block_raised_mallocs_threshold():
+    bounded, default = _buffers_freed("bounded"), _buffers_freed("default")
+    for run in (bounded, default):
+        assert run["grown"] - run["before"] >= 25 * 2**20, f"the buffers were not resident: {run}"
+    assert default["after"] - default["before"] >= 20 * 2**20, f"glibc's default gave them back anyway: {default}"
+    assert bounded["after"] - bounded["before"] < 2 * 2**20, bounded
+
+
+def test_a_running_service_keeps_its_threads_in_the_bounded_number_of_malloc_arenas(pipeline):
+    """librdkafka's broker threads, the pool's and the HTTP server's would each get an arena of their own
+    (glibc allows 8 per core), and each arena keeps what it once held."""
+    publish_timeline(build_timeline(GeneratorOptions(seed=5, orders=300, users=50, restaurants=5, **CLEAN)), pipeline)
+    pipeline.start_all()
+    pipeline.wait_drained()
+    for (service, _), replica in pipeline.running.items():
+        regions = resident_by_region(replica.process.pid)
+        assert regions["arenas"] <= ARENA_MAX - 1, f"{service}: {regions}"

@@ -21,11 +21,10 @@ from streamvault.cdm import transform
 from streamvault.generator.model import GeneratorOptions
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
+from streamvault.testing.corpus import CLEAN
 from streamvault.testing.inprocess import in_process, run_until
 from streamvault.testing.pipeline import Pipeline
 from streamvault.testing.support import kafka_config, redis_client, wait_for
-
-CLEAN = dict(duplicates=0, late=0, flips=0, reference_changes=0, unknown_ids=0, malformed=0, non_orders=0)
 
 
 def _orders_sent_to_cdm(pipeline: Pipeline) -> set[str]:

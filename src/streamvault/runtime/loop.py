@@ -82,6 +82,7 @@ class ServiceLoop:
     # --- lifecycle -------------------------------------------------------------------------
 
     def run(self) -> None:
+        memory.bound_malloc()
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         stop_http = None

@@ -15,6 +15,8 @@ from streamvault.testing.pipeline import Pipeline
 
 FAULTS = dict(duplicates=0.05, late=0.04, flips=0.06, reference_changes=0.02, unknown_ids=0.02,
               malformed=0.012, non_orders=0.01)
+# Orders only, each once and in time: what every service loads without parking or dead-lettering anything.
+CLEAN = dict(duplicates=0, late=0, flips=0, reference_changes=0, unknown_ids=0, malformed=0, non_orders=0)
 
 
 def scenario(seed: int, orders: int = 5000) -> tuple[Timeline, Expected]:
