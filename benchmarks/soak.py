@@ -3,7 +3,8 @@
 Against the running local stack (not in CI): STG, DDS and CDM with their own defaults, `streamvault
 generate --rate R` streaming into their source topic, and probe orders timed from publish to the marts
 (testing/probes.py) all the time. Every `--sample-seconds` it records the RSS of every process (the services'
-also by allocator: malloc's main heap, other threads' arenas, other anonymous memory such as CPython's), each
+also by allocator: malloc's main heap, other threads' arenas, other anonymous memory such as CPython's; and
+the blocks CPython has handed out, which grow with a leak but not with memory merely held), each
 service's consumer lag, the probes' freshness percentiles, each service's committed messages per minute
 and its mean "source publish -> commit" (from /metrics), how much of the time some task waited for a core
 or for the disk (/proc/pressure), what PostgreSQL wrote per second (WAL; buffers by checkpointer,
@@ -48,7 +49,7 @@ from streamvault.testing.streaming import backlog, order_stream, process_ids, ru
 from streamvault.testing.support import load_stack_env, pg_connect, redis_client, scratch_database  # noqa: E402
 
 PANELS = (("rss_mib", "RSS (MiB)"), ("rss_region_mib", "services' RSS by allocator (MiB)"),
-          ("lag", "consumer lag (messages)"),
+          ("py_blocks_k", "CPython's allocated blocks (thousands)"), ("lag", "consumer lag (messages)"),
           ("probe_ms", "publish -> marts, probes (ms)"), ("per_min", "committed messages per minute"),
           ("fresh_mean_ms", "source publish -> commit, mean (ms)"),
           ("stalled_pct", "some task stalled, % of 10 s (PSI)"), ("pg_write_mib_s", "PostgreSQL writes (MiB/s)"),
@@ -130,6 +131,7 @@ def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: conf
             mean = hop_summary(last[2], hist).get("mean_s")
             row[f"fresh_mean_ms.{service}"] = None if mean is None else round(mean * 1000, 1)
         previous[service] = (now, consumed, hist)
+        row[f"py_blocks_k.{service}"] = round(counter(url, "streamvault_python_allocated_blocks") / 1000, 1)
     for resource in ("cpu", "io"):
         row[f"stalled_pct.{resource}"] = stalled_pct(resource)
     now, cpu, ticks = time.monotonic(), cpu_seconds({name: [pid] for name, pid in pids.items()}), machine_ticks()
@@ -177,7 +179,7 @@ def flatness(rows: list[dict], minutes: float, latencies: list[list[float]]) -> 
 
     columns = {key for row in rows for key in row}
     figures = {column: ratio(column) for column in sorted(columns)
-               if column.startswith(("rss_mib.", "rss_region_mib."))}
+               if column.startswith(("rss_mib.", "rss_region_mib.", "py_blocks_k."))}
     figures["probe_ms.p99"] = ratio("probe_ms.p99")
     pooled = [percentiles([ms for row, taken in zip(rows, latencies) if inside(row) for ms in taken])["p99"]
               for inside in (in_early, in_late)]

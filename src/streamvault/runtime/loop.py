@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from functools import partial
@@ -83,6 +84,7 @@ class ServiceLoop:
 
     def run(self) -> None:
         memory.bound_malloc()
+        metrics.python_objects.labels(self._label).set_function(sys.getallocatedblocks)
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         stop_http = None

@@ -20,8 +20,8 @@ _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
 # but rises to the largest block freed (up to 32 MiB), so after one large batch its array parameters and
 # message buffers land in the heap, where the batch's small survivors keep them resident.
 MMAP_THRESHOLD_BYTES = 256 * 2**10
-# Every thread that allocates gets an arena of its own, up to 8 per core by default: librdkafka's broker
-# threads filled five of them with fetch and compression buffers, and each kept what it had once held.
+# Every thread that allocates gets an arena of its own, up to 8 per core by default: a service had 15 after
+# 300 orders (librdkafka's threads, with fetch and compression buffers), and each kept what it had once held.
 ARENA_MAX = 2
 # Trimming costs a few milliseconds of the loop's time, so it is done only once this much has come back.
 GROWTH_BYTES = 16 * 2**20
@@ -39,8 +39,10 @@ def tune_gc() -> None:
 def bound_malloc() -> None:
     """Called before the process starts its threads (HTTP, pool, Kafka clients): an arena is made the first
     time a thread allocates, and the bound holds only for arenas made after it. In a 12-minute run at
-    1,000 orders/s with five backlog bursts, it left DDS at 139 MiB instead of 146, STG at 88 instead of 104,
-    CDM at 98 instead of 109 (docs/performance.md, stop 21). A no-op where malloc is not glibc's."""
+    1,000 orders/s with five backlog bursts (the same settings through glibc's environment variables), it left
+    DDS at 139 MiB instead of 146, STG at 88 instead of 104, CDM at 98 instead of 109 (docs/performance.md,
+    stop 21). What CPython keeps in its own object arenas after a large batch it does not reach.
+    A no-op where malloc is not glibc's."""
     mallopt = _libc_function("mallopt")
     if mallopt is not None:
         mallopt(_M_ARENA_MAX, ARENA_MAX)
