@@ -72,13 +72,15 @@ _AUTOVACUUMS = """SELECT schemaname || '.' || relname, autovacuum_count, autoana
                   WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY 2 DESC, 1"""
 
 
-def counter(metrics_url: str, name: str) -> float:
-    """A service's counter from its /metrics text (one label set per service)."""
+def metric_values(metrics_url: str, *names: str) -> dict[str, float]:
+    """Counters and gauges of a service from one read of its /metrics text (one label set per service)."""
+    values = dict.fromkeys(names, 0.0)
     with urllib.request.urlopen(metrics_url, timeout=5) as response:
         for line in response.read().decode().splitlines():
-            if line.startswith(name + "{"):
-                return float(line.rsplit(" ", 1)[1])
-    return 0.0
+            name = line.split("{", 1)[0]
+            if name in values:
+                values[name] = float(line.rsplit(" ", 1)[1])
+    return values
 
 
 def stalled_pct(resource: str) -> float | None:
@@ -124,14 +126,15 @@ def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: conf
     row["probes"], row["probes_missing"] = len(latencies), probes.missing
     for service in SERVICES:
         url = pipeline.url(service, "/metrics")
-        now, consumed, hist = time.monotonic(), counter(url, "streamvault_messages_in_total"), histograms(url)
+        values = metric_values(url, "streamvault_messages_in_total", "streamvault_python_allocated_blocks")
+        now, consumed, hist = time.monotonic(), values["streamvault_messages_in_total"], histograms(url)
         last = previous.get(service)
         if last is not None:
             row[f"per_min.{service}"] = round((consumed - last[1]) * 60 / (now - last[0]))
             mean = hop_summary(last[2], hist).get("mean_s")
             row[f"fresh_mean_ms.{service}"] = None if mean is None else round(mean * 1000, 1)
         previous[service] = (now, consumed, hist)
-        row[f"py_blocks_k.{service}"] = round(counter(url, "streamvault_python_allocated_blocks") / 1000, 1)
+        row[f"py_blocks_k.{service}"] = round(values["streamvault_python_allocated_blocks"] / 1000, 1)
     for resource in ("cpu", "io"):
         row[f"stalled_pct.{resource}"] = stalled_pct(resource)
     now, cpu, ticks = time.monotonic(), cpu_seconds({name: [pid] for name, pid in pids.items()}), machine_ticks()
