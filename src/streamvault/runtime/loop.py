@@ -67,7 +67,7 @@ class ServiceLoop:
         self.backoff = _Backoff(runtime.max_backoff_s)
         self._lone_failure = LoneFailure()
         self._last_idle = 0.0
-        self.freed_memory = memory.FreedMemory()
+        self.freed_memory = memory.FreedMemory(self.runtime.batch_size)
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._label = stage.name
@@ -244,8 +244,7 @@ class ServiceLoop:
             if self.outage.since is None:
                 self.quorum.check()
             self._attempt(self._idle, rewind=[])
-            if self._lag is not None and self._lag < self.runtime.batch_size:  # on a backlog the next batch reuses it
-                self.freed_memory.release_if_grown()
+            self.freed_memory.release_if_grown(len(messages))
         self.dead_letters.flush()
         self.summary.maybe_log(self._lag)
 
