@@ -60,8 +60,8 @@ class FreedMemory:
     """Gives freed memory back once the process has grown GROWTH_BYTES beyond where the last trim left it, and
     only after a small batch. While batches are large (a backlog) the next one reuses what the last freed, and
     a trim taken between them was wasted: the backlog's last batch grew the heap again, now below the growth
-    that calls for a trim. DDS's main heap after two backlog bursts was 20-73 MiB so, and is 17-20 MiB
-    trimmed after a small batch (docs/performance.md, stop 22)."""
+    that calls for a trim. After two backlog bursts DDS's main heap was 20-73 MiB with trims between
+    batches, and 17-20 MiB with the trim after a small batch (docs/performance.md, stop 22)."""
 
     def __init__(self, batch_size: int) -> None:
         self._trim = _libc_function("malloc_trim")
