@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
 import uuid
 
 import msgspec
@@ -71,3 +72,30 @@ def test_records_older_than_the_bound_leave_the_cache(stack):
     time.sleep(0.3)
     reference.lookup(set(later), set())
     assert len(reference) == 1
+
+
+def _restaurant(restaurant_id: str, dishes: int) -> bytes:
+    menu = [{"_id": f"{restaurant_id}-{number:06d}", "name": f"Блюдо дня с лесными грибами №{number}",
+             "price": 450.5, "category": ("Супы", "Салаты", "Десерты")[number % 3]} for number in range(dishes)]
+    return msgspec.json.encode({"_id": restaurant_id, "name": "Кафе", "update_ts_utc": "2024-01-01 00:00:00",
+                                "menu": menu})
+
+
+def test_a_cached_menu_keeps_of_each_dish_only_what_an_order_needs(stack):
+    """Menus only grow in a long run (the generator adds a dish or two a second): the cache keeps each dish's
+    category by id, not the whole record, and the menu is indexed once when fetched, not in every batch."""
+    client = redis_client()
+    restaurant_id, dishes = uuid.uuid4().hex[:24], 5000
+    client.set(restaurant_id, _restaurant(restaurant_id, dishes))
+    reference = ReferenceData(client, max_age_s=3600)
+    tracemalloc.start()
+    try:
+        restaurant = reference.lookup(set(), {restaurant_id}).restaurants[restaurant_id]
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert restaurant.name == "Кафе" and len(restaurant.categories) == dishes
+    assert restaurant.categories[f"{restaurant_id}-000004"] == "Салаты"
+    assert reference.lookup(set(), {restaurant_id}).restaurants[restaurant_id] is restaurant  # indexed once
+    # An id and a dictionary slot: ~100 bytes a dish; the decoded record (struct, name, price, category) ~385.
+    assert kept / dishes < 200, f"{kept / dishes:.0f} bytes kept per cached dish"

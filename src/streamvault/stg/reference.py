@@ -14,7 +14,7 @@ import redis
 
 from streamvault.contracts.source import Restaurant, User
 from streamvault.runtime.logs import event
-from streamvault.stg.transform import NUL_REASON
+from streamvault.stg.transform import NUL_REASON, KnownRestaurant
 
 log = logging.getLogger(__name__)
 _REPORTED_RECORDS = 10_000  # malformed records remembered as reported (32 bytes each, and the key)
@@ -24,7 +24,7 @@ _DECODERS = {"user": msgspec.json.Decoder(User), "restaurant": msgspec.json.Deco
 
 class Found(NamedTuple):
     users: dict[str, User]
-    restaurants: dict[str, Restaurant]
+    restaurants: dict[str, KnownRestaurant]
     # "user:<id>" / "restaurant:<id>" -> why the record in Redis cannot be used; the order waits for a fix.
     malformed: dict[str, str]
 
@@ -39,7 +39,7 @@ class ReferenceData:
         self.max_age_s = max_age_s
         self.max_entries = max_entries
         # Insertion order is age order: every entry is inserted when fetched and never refreshed in place.
-        self._cache: OrderedDict[tuple[str, str], tuple[float, User | Restaurant]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], tuple[float, User | KnownRestaurant]] = OrderedDict()
         # "kind:id" -> digest of the malformed value last reported, so that each version is reported once.
         self._reported: OrderedDict[str, bytes] = OrderedDict()
 
@@ -93,7 +93,7 @@ class ReferenceData:
         while self._cache and next(iter(self._cache.values()))[0] < oldest:
             self._cache.popitem(last=False)
 
-    def _remember(self, key: tuple[str, str], now: float, record: User | Restaurant) -> None:
+    def _remember(self, key: tuple[str, str], now: float, record: User | KnownRestaurant) -> None:
         self._cache.pop(key, None)  # re-inserted at the end: an entry's place is its age
         self._cache[key] = (now, record)
         while len(self._cache) > self.max_entries:
@@ -107,7 +107,7 @@ class _Malformed(Exception):
     pass
 
 
-def _decode(kind: str, raw: bytes) -> User | Restaurant:
+def _decode(kind: str, raw: bytes) -> User | KnownRestaurant:
     """The record, if it fits the contract and PostgreSQL can store every text in it."""
     try:
         record = _DECODERS[kind].decode(raw)
@@ -115,7 +115,7 @@ def _decode(kind: str, raw: bytes) -> User | Restaurant:
         raise _Malformed(str(exc)) from None
     if b"\\u0000" in raw and any("\x00" in text for text in _texts(record)):  # a raw NUL is invalid JSON
         raise _Malformed(NUL_REASON)
-    return record
+    return KnownRestaurant.of(record) if isinstance(record, Restaurant) else record
 
 
 def _texts(value: object) -> Iterator[str]:

@@ -85,9 +85,8 @@ class StgStage:
             return routed
         found = self.reference.lookup({o.payload.user.id for o, _ in orders},
                                       {o.payload.restaurant.id for o, _ in orders})
-        menus = transform.menus(found.restaurants)
         for order, origin in orders:
-            result = transform.enrich(order, found.users, found.restaurants, menus, found.malformed)
+            result = transform.enrich(order, found.users, found.restaurants, found.malformed)
             version = (order.object_id, order.payload.update_ts, order.sent_dttm)
             if isinstance(result, list):
                 routed.parked.append((*version, _encode(order).decode(), result, *origin))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from datetime import datetime
 
 import msgspec
 
-from streamvault.contracts.source import (MAX_MESSAGE_BYTES, MenuItem, OrderPayload, Restaurant, SourceEnvelope,
-                                          SourceOrder, User)
+from streamvault.contracts.source import MAX_MESSAGE_BYTES, OrderPayload, Restaurant, SourceEnvelope, SourceOrder, User
 from streamvault.contracts.stg import StgOrderMessage, StgPayload, StgProduct, StgRestaurant, StgUser
 from streamvault.runtime.stage import Rejected
 
@@ -48,13 +49,24 @@ def _decode(raw: bytes) -> SourceObject:
     return SourceObject(envelope, payload_json, SourceOrder(envelope.object_id, "order", envelope.sent_dttm, payload))
 
 
-def menus(restaurants: dict[str, Restaurant]) -> dict[str, dict[str, MenuItem]]:
-    """Each restaurant's menu by item id, built once per batch rather than once per order."""
-    return {key: {item.id: item for item in restaurant.menu} for key, restaurant in restaurants.items()}
+@dataclass(frozen=True, slots=True)
+class KnownRestaurant:
+    """What an order needs of a restaurant record. Menus only grow in a long run, so of each dish only its
+    category is kept, indexed by id once when the record is fetched rather than in every batch."""
+
+    id: str
+    name: str
+    update_ts_utc: datetime
+    categories: dict[str, str]  # menu item id -> category (a handful of categories: each string is kept once)
+
+    @classmethod
+    def of(cls, restaurant: Restaurant) -> KnownRestaurant:
+        return cls(restaurant.id, restaurant.name, restaurant.update_ts_utc,
+                   {item.id: sys.intern(item.category) for item in restaurant.menu})
 
 
-def enrich(order: SourceOrder, users: dict[str, User], restaurants: dict[str, Restaurant],
-           menus: dict[str, dict[str, MenuItem]], malformed: dict[str, str]) -> StgOrderMessage | list[str]:
+def enrich(order: SourceOrder, users: dict[str, User], restaurants: dict[str, KnownRestaurant],
+           malformed: dict[str, str]) -> StgOrderMessage | list[str]:
     """The downstream message, or what is missing or malformed in Redis (the order is then parked)."""
     payload = order.payload
     user = users.get(payload.user.id)
@@ -63,8 +75,8 @@ def enrich(order: SourceOrder, users: dict[str, User], restaurants: dict[str, Re
     if restaurant is None:
         missing.append(f"restaurant:{payload.restaurant.id}")
     else:
-        menu = menus[payload.restaurant.id]
-        missing += [f"menu_item:{item.id}" for item in payload.order_items if item.id not in menu]
+        categories = restaurant.categories
+        missing += [f"menu_item:{item.id}" for item in payload.order_items if item.id not in categories]
     if missing:
         return [malformed.get(reference, reference) for reference in missing]
     return StgOrderMessage(
@@ -74,7 +86,7 @@ def enrich(order: SourceOrder, users: dict[str, User], restaurants: dict[str, Re
             status=payload.final_status, update_ts=payload.update_ts, sent_dttm=order.sent_dttm,
             restaurant=StgRestaurant(restaurant.id, restaurant.name, restaurant.update_ts_utc),
             user=StgUser(user.id, user.name, user.login, user.update_ts_utc),
-            products=[StgProduct(item.id, item.price, item.quantity, item.name, menu[item.id].category)
+            products=[StgProduct(item.id, item.price, item.quantity, item.name, categories[item.id])
                       for item in payload.order_items],
         ),
     )
