@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -22,6 +23,7 @@ from streamvault.contracts.source import MAX_MESSAGE_BYTES, Restaurant, SourceEn
 from streamvault.generator import (GeneratorOptions, KafkaMessage, RedisWrite, Simulator, Timeline, build_timeline,
                                    publish)
 from streamvault.generator.malformed import CATALOGUE
+from streamvault.generator.publish import PACING_S, stream
 
 from streamvault.testing.support import cli, kafka_config, poll_all, redis_client
 
@@ -251,6 +253,29 @@ def test_publish_writes_a_timeline_and_rate_mode_streams_the_same_builder(stack)
     run = cli("generate", "--seed", "22", "--rate", "100", "--duration", "1", "--topic", topic)
     assert run.returncode == 0, run.stderr
     _assert_topic_holds_the_stream(topic, 22, run.stdout)
+
+
+class _CountedWaits(threading.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        return super().wait(timeout)
+
+
+def test_a_paced_stream_sleeps_once_its_producer_would_batch_not_before_every_order(stack):
+    """At 1,000 orders a second, a wake-up per order cost the generator as much CPU as the orders did: it sleeps
+    once it is a producer linger ahead of its schedule, and is never further ahead than that."""
+    rate, topic, stopped = 1000, f"gen-{uuid.uuid4().hex[:8]}", _CountedWaits()
+    started = time.monotonic()
+    stats = stream(Simulator(GeneratorOptions(seed=41)), config.load(config.KafkaSettings),
+                   config.load(config.RedisSettings), topic, orders=None, rate=rate, duration=2, progress=False,
+                   stopped=stopped)
+    elapsed = time.monotonic() - started
+    assert 0 < stats.orders <= rate * (elapsed + PACING_S) + 1
+    assert stopped.waits <= stats.orders / (rate * PACING_S) + 1
 
 
 def test_ctrl_c_ends_an_endless_stream_with_every_started_order_complete_and_its_summary(stack):
