@@ -8,7 +8,7 @@ import uuid
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streamvault.runtime.intake import take_batch
+from streamvault.runtime.intake import BatchRamp, take_batch
 from streamvault.testing.support import kafka_config
 
 A_LONG_WAIT_S = 600.0  # the batch timeout of these tests: far beyond the bounded waits below
@@ -57,3 +57,24 @@ def test_a_backlog_fills_the_batch_to_its_size(stack):
     finally:
         consumer.close()
     assert [m.value() for m in first + second] == [str(n).encode() for n in range(40)]
+
+
+def test_after_small_batches_a_backlog_is_taken_in_doubling_batches_up_to_the_batch_size(stack):
+    """A stall of a few seconds came back as one batch of the full size, and CPython kept what that batch had
+    filled for the rest of the run: after small batches each batch takes at most twice the last, from a tenth of
+    the batch size, until a backlog that lasts reaches the full size; an empty round starts again from a tenth."""
+    consumer = _committed(messages=4000)
+    ramp, sizes, values = BatchRamp(2000), [], []
+    try:
+        while len(values) < 4000:
+            # A linger long enough for the broker's fetches: each batch takes all it may while messages remain.
+            taken = take_batch(consumer, ramp.size, A_LONG_WAIT_S, 2.0)
+            ramp.taken(len(taken))
+            sizes.append(len(taken))
+            values += [m.value() for m in taken]
+        ramp.taken(len(take_batch(consumer, ramp.size, 0.5, 0.005)))  # caught up: nothing more arrives
+    finally:
+        consumer.close()
+    assert values == [str(n).encode() for n in range(4000)]
+    assert sizes == [200, 400, 800, 1600, 1000]
+    assert ramp.size == 200

@@ -4,7 +4,8 @@
 caught-up service used to hold every message for the whole timeout, at each of the three hops. Here the
 batch starts with the first message, takes everything already fetched, and lingers a few milliseconds
 more only while messages keep coming (a read_committed fetch delivers a committed transaction at once).
-On a backlog the fetched queue fills the batch at once, as before.
+On a backlog the fetched queue fills the batch at once, as before; after small batches, only once it has
+lasted a few batches (`BatchRamp`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import time
 
 from confluent_kafka import Consumer, Message
+
+from streamvault.runtime.memory import SMALL_BATCH_SHARE
 
 
 def take_batch(consumer: Consumer, size: int, wait_s: float, linger_s: float) -> list[Message]:
@@ -28,3 +31,20 @@ def take_batch(consumer: Consumer, size: int, wait_s: float, linger_s: float) ->
             break
         batch += more
     return batch
+
+
+class BatchRamp:
+    """How many messages the next batch may take: after small batches, at most twice the last (and never
+    fewer than a tenth of the batch size, more than any caught-up batch), up to the batch size. CPython keeps
+    an object arena while any object made in it lives, and a batch's survivors (cache entries, the clients'
+    buffers) are made among its other objects: the memory of the largest batch a service ever took stayed
+    with it (docs/performance.md, stops 22-24). A stall of a few seconds is taken back in growing batches
+    instead of one of the full size; a backlog reaches the full size within a few batches."""
+
+    def __init__(self, batch_size: int) -> None:
+        self._full = batch_size
+        self._least = max(1, int(batch_size * SMALL_BATCH_SHARE))
+        self.size = self._least
+
+    def taken(self, messages: int) -> None:
+        self.size = min(self._full, max(self._least, 2 * messages))

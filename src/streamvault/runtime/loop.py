@@ -31,7 +31,7 @@ from streamvault.runtime.faults import LoneFailure, ServiceFault, describe, is_t
 from streamvault.runtime.freshness import BatchFreshness
 from streamvault.runtime.hanging import HangingTransactions
 from streamvault.runtime.http import create_app, serve_in_background
-from streamvault.runtime.intake import take_batch
+from streamvault.runtime.intake import BatchRamp, take_batch
 from streamvault.runtime.logs import DeadLetterLog, Summary, event
 from streamvault.runtime.outage import KafkaOutage
 from streamvault.runtime.quorum import WriteQuorum
@@ -68,6 +68,7 @@ class ServiceLoop:
         self._lone_failure = LoneFailure()
         self._last_idle = 0.0
         self.freed_memory = memory.FreedMemory(self.runtime.batch_size)
+        self.ramp = BatchRamp(self.runtime.batch_size)
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._label = stage.name
@@ -233,8 +234,9 @@ class ServiceLoop:
 
     def _tick(self) -> None:
         self.last_tick = time.monotonic()
-        messages = take_batch(self._consumer, self.runtime.batch_size, self.runtime.batch_timeout_ms / 1000,
+        messages = take_batch(self._consumer, self.ramp.size, self.runtime.batch_timeout_ms / 1000,
                               self.runtime.batch_linger_ms / 1000)
+        self.ramp.taken(len(messages))
         messages = [m for m in messages if not self._is_error(m)]
         if messages and not self._attempt(lambda: self._process(messages), rewind=messages):
             return
