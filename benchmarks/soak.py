@@ -1,22 +1,22 @@
 """Soak: the pipeline under a steady stream for an hour, sampled for what must stay flat.
 
-Against the running local stack (not in CI): STG, DDS and CDM with their own defaults, `streamvault
-generate --rate R` streaming into their source topic, and probe orders timed from publish to the marts
-(testing/probes.py) all the time. Every `--sample-seconds` it records the RSS of every process (the services'
-also by allocator: malloc's main heap, other threads' arenas, other anonymous memory such as CPython's; and
-the blocks CPython has handed out, which grow with a leak but not with memory merely held), each
-service's consumer lag, the probes' freshness percentiles, each service's committed messages per minute
-and its mean "source publish -> commit" (from /metrics), how much of the time some task waited for a core
-or for the disk (/proc/pressure), what PostgreSQL wrote per second (WAL; buffers by checkpointer,
-background writer and backends) and what it read from outside its shared buffers: a stall of every
-service at once is the machine's or a server's; the CPU each process (with its children) and the machine used,
-and the time stolen by the hypervisor; how many vacuums PostgreSQL was running. With `--history-minutes M`, the
-warehouse first receives M minutes of orders at the rate as one backlog, so that the hour measures a warehouse
-with history rather than one growing from empty. Writes soak.csv, probes.csv (every probe's latency, by
-sample), soak.png (one panel per measure) and soak.json (the flatness figures: RSS and p99 of the last 10
-minutes against minutes 5-15, and the lag trend; PostgreSQL's shared buffers and, above 0 if they are in huge
-pages, the postmaster's memory in them) into `--out`. Usage: `streamvault stack up`, then
-`python benchmarks/soak.py --minutes 60 --rate 1000 --out DIR`.
+Against the running local stack (not in CI): STG, DDS and CDM with their own defaults, `streamvault generate --rate
+R` streaming into their source topic, and probe orders timed from publish to the marts (testing/probes.py) all the
+time. Every `--sample-seconds` it records the RSS of every process (the services' also by allocator: malloc's main
+heap, other threads' arenas, other anonymous memory such as CPython's; and the blocks CPython has handed out, which
+grow with a leak but not with memory merely held), each service's consumer lag, the probes' freshness percentiles,
+each service's committed messages per minute, its mean "source publish -> commit" and the share of its loop's time
+spent in PostgreSQL, in Kafka and in its own work (from /metrics; its turns slower than 1 s are in its log, with
+their phases), how much of the time some task waited for a core or for the disk (/proc/pressure), what PostgreSQL
+wrote per second (WAL; buffers by checkpointer, background writer and backends) and what it read from outside its
+shared buffers: a stall of every service at once is the machine's or a server's; the CPU each process (with its
+children) and the machine used, and the time stolen by the hypervisor; how many vacuums PostgreSQL was running. With
+`--history-minutes M`, the warehouse first receives M minutes of orders at the rate as one backlog, so that the hour
+measures a warehouse with history rather than one growing from empty. Writes soak.csv, probes.csv (every probe's
+latency, by sample), soak.png (one panel per measure) and soak.json (the flatness figures: RSS and p99 of the last
+10 minutes against minutes 5-15, and the lag trend; PostgreSQL's shared buffers and, above 0 if they are in huge
+pages, the postmaster's memory in them) into `--out`. Usage: `streamvault stack up`, then `python benchmarks/soak.py
+--minutes 60 --rate 1000 --out DIR`.
 """
 
 from __future__ import annotations
@@ -52,9 +52,15 @@ PANELS = (("rss_mib", "RSS (MiB)"), ("rss_region_mib", "services' RSS by allocat
           ("py_blocks_k", "CPython's allocated blocks (thousands)"), ("lag", "consumer lag (messages)"),
           ("probe_ms", "publish -> marts, probes (ms)"), ("per_min", "committed messages per minute"),
           ("fresh_mean_ms", "source publish -> commit, mean (ms)"),
+          ("phase_pct", "the loop's time in PostgreSQL, Kafka, its own work (% of the wall)"),
           ("stalled_pct", "some task stalled, % of 10 s (PSI)"), ("pg_write_mib_s", "PostgreSQL writes (MiB/s)"),
           ("pg_miss_mib_s", "pages read from outside shared buffers (MiB/s)"),
           ("cpu_pct", "CPU, % of one core (machine: of all)"), ("vacuums", "vacuums running"))
+# The loop's phases (runtime/timing.py) by what they wait for; the rest of the time it waits for messages.
+PHASE_GROUPS = {"postgres": ("load", "pg_commit"), "kafka": ("fetch", "begin", "produce", "offsets", "commit"),
+                "own": ("decode", "idle", "other")}
+# The services log a turn that worked longer than this with its phases (their default is 2 s).
+SLOW_TURN_S = "1"
 # The probes of the last 5 minutes (at the default 30 s a sample), pooled for a p99 that moves with the minutes.
 ROLLING_SAMPLES = 10
 # What PostgreSQL wrote since the server started: WAL bytes, and 8 KiB buffers by who wrote them.
@@ -81,6 +87,16 @@ def metric_values(metrics_url: str, *names: str) -> dict[str, float]:
             if name in values:
                 values[name] = float(line.rsplit(" ", 1)[1])
     return values
+
+
+def phase_seconds(metrics_url: str) -> dict[str, float]:
+    """The loop's seconds by phase (streamvault_loop_phase_seconds_total), from one read of /metrics."""
+    seconds = {}
+    with urllib.request.urlopen(metrics_url, timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("streamvault_loop_phase_seconds_total{"):
+                seconds[line.split('phase="', 1)[1].split('"', 1)[0]] = float(line.rsplit(" ", 1)[1])
+    return seconds
 
 
 def stalled_pct(resource: str) -> float | None:
@@ -135,6 +151,13 @@ def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: conf
             row[f"fresh_mean_ms.{service}"] = None if mean is None else round(mean * 1000, 1)
         previous[service] = (now, consumed, hist)
         row[f"py_blocks_k.{service}"] = round(values["streamvault_python_allocated_blocks"] / 1000, 1)
+        phases, key = phase_seconds(url), f"phases.{service}"
+        if key in previous:
+            then, before = previous[key]
+            for group, names in PHASE_GROUPS.items():
+                spent = sum(phases.get(name, 0.0) - before.get(name, 0.0) for name in names)
+                row[f"phase_pct.{service}.{group}"] = round(spent * 100 / (now - then), 1)
+        previous[key] = (now, phases)
     for resource in ("cpu", "io"):
         row[f"stalled_pct.{resource}"] = stalled_pct(resource)
     now, cpu, ticks = time.monotonic(), cpu_seconds({name: [pid] for name, pid in pids.items()}), machine_ticks()
@@ -232,7 +255,8 @@ def main() -> None:
     probes_csv = args.out / "probes.csv"
     probes_csv.write_text("minute,ms\n")  # appended to at every sample
     with scratch_database("soak") as database, \
-            running_pipeline(database, 5000, "streamvault-soak-") as pipeline, \
+            running_pipeline(database, 5000, "streamvault-soak-",
+                             STREAMVAULT_SLOW_TURN_SECONDS=SLOW_TURN_S) as pipeline, \
             redis_client() as redis, \
             pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": database}, autocommit=True) as conn, \
             pg_connect({**os.environ, "PG_WAREHOUSE_DBNAME": database}, autocommit=True) as server:
@@ -270,8 +294,11 @@ def main() -> None:
                 done.set()
                 prober.join()
         minutes = rows[-1]["minute"] if rows else 0.0
+        slow_turns = {service: metric_values(pipeline.url(service, "/metrics"), "streamvault_slow_turns_total")[
+            "streamvault_slow_turns_total"] for service in SERVICES}
         summary = {"benchmark": "soak", "minutes": minutes, "rate": args.rate, "achieved": achieved,
                    "history_minutes": args.history_minutes, "flatness": flatness(rows, minutes, latencies),
+                   "slow_turns": {"bound_s": float(SLOW_TURN_S), **slow_turns, "logs": str(pipeline.log_dir)},
                    "autovacuums": {table: [vacuums, analyzes] for table, vacuums, analyzes
                                    in server.execute(_AUTOVACUUMS).fetchall()},
                    "postgres": {"shared_buffers": server.execute("SHOW shared_buffers").fetchone()[0],

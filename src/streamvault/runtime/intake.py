@@ -11,16 +11,20 @@ lasted a few batches (`BatchRamp`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from confluent_kafka import Consumer, Message
 
 from streamvault.runtime.memory import SMALL_BATCH_SHARE
 
 
-def take_batch(consumer: Consumer, size: int, wait_s: float, linger_s: float) -> list[Message]:
+def take_batch(consumer: Consumer, size: int, wait_s: float, linger_s: float,
+               mark: Callable[[str], None] = lambda phase: None) -> list[Message]:
     """Up to `size` messages: waits up to `wait_s` for the first, then lingers `linger_s` at a time while
-    more arrive, never past `wait_s` after the first."""
+    more arrive, never past `wait_s` after the first. `mark` is told when the wait for the first ends
+    ("wait") and when the rest is taken ("fetch")."""
     batch = consumer.consume(1, wait_s)
+    mark("wait")
     if not batch:
         return batch
     deadline = time.monotonic() + wait_s
@@ -30,6 +34,7 @@ def take_batch(consumer: Consumer, size: int, wait_s: float, linger_s: float) ->
         if not more:
             break
         batch += more
+    mark("fetch")
     return batch
 
 

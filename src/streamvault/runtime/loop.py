@@ -37,6 +37,7 @@ from streamvault.runtime.outage import KafkaOutage
 from streamvault.runtime.quorum import WriteQuorum
 from streamvault.runtime.settings import RuntimeSettings
 from streamvault.runtime.stage import DeadLetter, Output, Record, Rejected, Stage, Topics
+from streamvault.runtime.timing import TurnClock
 
 log = logging.getLogger(__name__)
 Rejects = list[tuple[Message, str]]
@@ -80,6 +81,7 @@ class ServiceLoop:
         self.dead_letters = DeadLetterLog(log, self._label)
         self.summary = Summary(log, self._label, runtime.log_summary_s)
         self._lag: int | None = None  # messages behind the end of the assigned partitions, after the last batch
+        self.clock = TurnClock(self._label, runtime.slow_turn_s)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -234,8 +236,9 @@ class ServiceLoop:
 
     def _tick(self) -> None:
         self.last_tick = time.monotonic()
+        self.clock.start()
         messages = take_batch(self._consumer, self.ramp.size, self.runtime.batch_timeout_ms / 1000,
-                              self.runtime.batch_linger_ms / 1000)
+                              self.runtime.batch_linger_ms / 1000, self.clock.mark)
         self.ramp.taken(len(messages))
         messages = [m for m in messages if not self._is_error(m)]
         if messages and not self._attempt(lambda: self._process(messages), rewind=messages):
@@ -247,8 +250,10 @@ class ServiceLoop:
                 self.quorum.check()
             self._attempt(self._idle, rewind=[])
             self.freed_memory.release_if_grown(len(messages))
+            self.clock.mark("idle")
         self.dead_letters.flush()
         self.summary.maybe_log(self._lag)
+        self.clock.finish(len(messages))
 
     def _attempt(self, work, rewind: list[Message]) -> bool:
         """Run a batch or an idle round. Any failure that reaches here is not one message's (those are
@@ -294,19 +299,25 @@ class ServiceLoop:
         started = time.perf_counter()
         records, rejects, unexplained = self._decode(messages)
         freshness = BatchFreshness.of(messages)
+        self.clock.mark("decode")
         self._step = KAFKA
         producer = self.producer
         producer.begin_transaction()
+        self.clock.mark("begin")
         self._step = LOADING
         outputs, load_rejects = self._load(messages, records, rejects, unexplained, freshness)
+        self.clock.mark("pg_commit")
         rejects += load_rejects
         self._step = KAFKA
         for output in outputs:
             self._produce(self.topics.destination, output.key, output.value, freshness.headers)
         for message, reason in rejects:
             self._dead_letter(DeadLetter.of(message, reason))
+        self.clock.mark("produce")
         self._send_offsets(producer, messages)
+        self.clock.mark("offsets")
         _commit(producer)
+        self.clock.mark("commit")
         freshness.observe(self._label)
 
         seconds = time.perf_counter() - started
@@ -353,6 +364,7 @@ class ServiceLoop:
                 with conn.transaction():
                     outputs = self._load_records(conn, records, freshness.headers) if records else []
                     self._settle(conn, messages, rejects, [], unexplained, freshness)
+                    self.clock.mark("load")
                     return outputs, []
             except ServiceFault:
                 raise
@@ -363,6 +375,7 @@ class ServiceLoop:
             with conn.transaction():
                 outputs, load_rejects, load_unexplained = self._isolate(conn, records, failure, freshness.headers)
                 self._settle(conn, messages, rejects, load_rejects, unexplained + load_unexplained, freshness)
+                self.clock.mark("load")
                 return outputs, load_rejects
 
     def _settle(self, conn: psycopg.Connection, messages: list[Message], rejects: Rejects, load_rejects: Rejects,

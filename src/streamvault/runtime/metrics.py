@@ -34,6 +34,11 @@ hanging_transaction_seconds = Gauge(
     "streamvault_hanging_transaction_seconds",
     "How long a transaction open past any producer's timeout has held back an assigned partition (runtime/hanging.py)",
     ["service", "topic", "partition"])
+# Where a turn of the loop spends its time (runtime/timing.py): rate() of it is each phase's share of the wall time.
+phase_seconds = Counter("streamvault_loop_phase_seconds_total", "Seconds the loop spent in each phase of its turns",
+                        ["service", "phase"])
+slow_turns = Counter("streamvault_slow_turns_total",
+                     "Turns of the loop whose work took longer than STREAMVAULT_SLOW_TURN_SECONDS", ["service"])
 ready = Gauge("streamvault_ready", "1 when the service is ready", ["service"])
 # With the process's RSS (process_resident_memory_bytes) it tells a leak (both grow) from memory held by
 # allocators after a large batch (RSS grows, the objects do not).

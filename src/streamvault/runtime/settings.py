@@ -28,6 +28,9 @@ class RuntimeSettings(BaseSettings):
     max_backoff_s: float = Field(10.0, gt=0, validation_alias="STREAMVAULT_MAX_BACKOFF_SECONDS")
     # A batch (or the idle round) running longer than this makes /ready 503: a frozen server shows.
     stuck_batch_s: float = Field(30.0, gt=0, validation_alias="STREAMVAULT_STUCK_BATCH_SECONDS")
+    # A turn of the loop whose work (not its wait for messages) takes longer is logged with its phases
+    # (runtime/timing.py). Above a full batch's time on a backlog, so that it names stalls, not big batches.
+    slow_turn_s: float = Field(2.0, gt=0, validation_alias="STREAMVAULT_SLOW_TURN_SECONDS")
     # A partition's last stable offset unmoved this long, data past it: a transaction no producer will end
     # (runtime/hanging.py). Above the transaction.timeout.ms of every producer writing the source topic.
     hanging_transaction_s: float = Field(120.0, gt=0, validation_alias="STREAMVAULT_HANGING_TRANSACTION_SECONDS")

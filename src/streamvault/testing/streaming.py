@@ -19,11 +19,11 @@ _GENERATED = re.compile(r"generated (\d+) orders \((\d+) versions")
 
 
 @contextmanager
-def running_pipeline(database: str, batch_size: int, log_prefix: str) -> Iterator[Pipeline]:
-    """The three services with their own defaults, on their own topics, ready; stopped and their
-    topics deleted afterwards."""
+def running_pipeline(database: str, batch_size: int, log_prefix: str, **settings: str) -> Iterator[Pipeline]:
+    """The three services with their own defaults (but for `settings`, by environment variable), on their own
+    topics, ready; stopped and their topics deleted afterwards."""
     pipeline = Pipeline(database=database, log_dir=Path(tempfile.mkdtemp(prefix=log_prefix)), batch_size=batch_size,
-                        overrides=service_defaults())
+                        overrides={**service_defaults(), **settings})
     try:
         pipeline.prepare()
         pipeline.start_all()
