@@ -30,7 +30,6 @@ import statistics
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import matplotlib
@@ -46,7 +45,7 @@ from streamvault.testing.pipeline import SERVICES, Pipeline  # noqa: E402
 from streamvault.testing.probes import Probes, histograms, hop_summary, percentiles  # noqa: E402
 from streamvault.testing.procfs import cpu_seconds, memory_mib, resident_by_region  # noqa: E402
 from streamvault.testing.streaming import backlog, order_stream, process_ids, running_pipeline  # noqa: E402
-from streamvault.testing.support import load_stack_env, pg_connect, redis_client, scratch_database  # noqa: E402
+from streamvault.testing.support import load_stack_env, metrics_text, pg_connect, redis_client, scratch_database  # noqa: E402
 
 PANELS = (("rss_mib", "RSS (MiB)"), ("rss_region_mib", "services' RSS by allocator (MiB)"),
           ("py_blocks_k", "CPython's allocated blocks (thousands)"), ("lag", "consumer lag (messages)"),
@@ -78,25 +77,20 @@ _AUTOVACUUMS = """SELECT schemaname || '.' || relname, autovacuum_count, autoana
                   WHERE autovacuum_count + autoanalyze_count > 0 ORDER BY 2 DESC, 1"""
 
 
-def metric_values(metrics_url: str, *names: str) -> dict[str, float]:
-    """Counters and gauges of a service from one read of its /metrics text (one label set per service)."""
+def metric_values(text: str, *names: str) -> dict[str, float]:
+    """Counters and gauges of a service from its /metrics text (one label set per service)."""
     values = dict.fromkeys(names, 0.0)
-    with urllib.request.urlopen(metrics_url, timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            name = line.split("{", 1)[0]
-            if name in values:
-                values[name] = float(line.rsplit(" ", 1)[1])
+    for line in text.splitlines():
+        name = line.split("{", 1)[0]
+        if name in values:
+            values[name] = float(line.rsplit(" ", 1)[1])
     return values
 
 
-def phase_seconds(metrics_url: str) -> dict[str, float]:
-    """The loop's seconds by phase (streamvault_loop_phase_seconds_total), from one read of /metrics."""
-    seconds = {}
-    with urllib.request.urlopen(metrics_url, timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith("streamvault_loop_phase_seconds_total{"):
-                seconds[line.split('phase="', 1)[1].split('"', 1)[0]] = float(line.rsplit(" ", 1)[1])
-    return seconds
+def phase_seconds(text: str) -> dict[str, float]:
+    """The loop's seconds by phase (streamvault_loop_phase_seconds_total) from a service's /metrics text."""
+    return {line.split('phase="', 1)[1].split('"', 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line.startswith("streamvault_loop_phase_seconds_total{")}
 
 
 def stalled_pct(resource: str) -> float | None:
@@ -142,7 +136,8 @@ def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: conf
     row["probes"], row["probes_missing"] = len(latencies), probes.missing
     for service in SERVICES:
         url = pipeline.url(service, "/metrics")
-        values = metric_values(url, "streamvault_messages_in_total", "streamvault_python_allocated_blocks")
+        text = metrics_text(url)
+        values = metric_values(text, "streamvault_messages_in_total", "streamvault_python_allocated_blocks")
         now, consumed, hist = time.monotonic(), values["streamvault_messages_in_total"], histograms(url)
         last = previous.get(service)
         if last is not None:
@@ -151,7 +146,7 @@ def sample(pipeline: Pipeline, pids: dict[str, int], probes: Probes, kafka: conf
             row[f"fresh_mean_ms.{service}"] = None if mean is None else round(mean * 1000, 1)
         previous[service] = (now, consumed, hist)
         row[f"py_blocks_k.{service}"] = round(values["streamvault_python_allocated_blocks"] / 1000, 1)
-        phases, key = phase_seconds(url), f"phases.{service}"
+        phases, key = phase_seconds(text), f"phases.{service}"
         if key in previous:
             then, before = previous[key]
             for group, names in PHASE_GROUPS.items():
@@ -294,7 +289,8 @@ def main() -> None:
                 done.set()
                 prober.join()
         minutes = rows[-1]["minute"] if rows else 0.0
-        slow_turns = {service: metric_values(pipeline.url(service, "/metrics"), "streamvault_slow_turns_total")[
+        slow_turns = {service: metric_values(metrics_text(pipeline.url(service, "/metrics")),
+                                              "streamvault_slow_turns_total")[
             "streamvault_slow_turns_total"] for service in SERVICES}
         summary = {"benchmark": "soak", "minutes": minutes, "rate": args.rate, "achieved": achieved,
                    "history_minutes": args.history_minutes, "flatness": flatness(rows, minutes, latencies),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import urllib.request
 
 import msgspec
 
@@ -12,13 +11,11 @@ from streamvault.generator.model import GeneratorOptions, KafkaMessage, RedisWri
 from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.testing.pipeline import SERVICES, Pipeline
-from streamvault.testing.support import cli, redis_client, wait_for
+from streamvault.testing.support import cli, metrics_text, redis_client, wait_for
 
 
 def _metrics(pipeline: Pipeline, service: str) -> str:
-    port = pipeline.running[(service, 0)].http_port
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        return response.read().decode()
+    return metrics_text(pipeline.url(service, "/metrics"))
 
 
 def _sample(text: str, name: str) -> float:

@@ -7,7 +7,6 @@ import json
 import logging
 import threading
 import time
-import urllib.request
 
 from prometheus_client import REGISTRY
 
@@ -17,6 +16,7 @@ from streamvault.generator.publish import publish
 from streamvault.generator.simulator import build_timeline
 from streamvault.runtime.timing import TurnClock
 from streamvault.testing.pipeline import Pipeline
+from streamvault.testing.support import metrics_text
 
 LOCK_HELD_S = 3.0
 # Every order a new one that loads: the count in the hub is the count published.
@@ -88,14 +88,9 @@ def test_a_table_locked_under_dds_is_logged_as_a_slow_load_and_counted_on_metric
     with pipeline.connect() as conn:
         hub = conn.execute("SELECT count(*) FROM dds.h_order").fetchone()[0]
     assert hub == first.stats.orders + second.stats.orders
-    metrics = _metrics_text(pipeline.url("dds", "/metrics"))
+    metrics = metrics_text(pipeline.url("dds", "/metrics"))
     assert _value(metrics, 'streamvault_loop_phase_seconds_total{phase="load",service="dds-service"}') >= 1
     assert _value(metrics, 'streamvault_slow_turns_total{service="dds-service"}') >= 1
-
-
-def _metrics_text(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read().decode()
 
 
 def _value(text: str, series: str) -> float:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,6 +109,12 @@ def load_stack_env() -> None:
 
 def kafka_config(env: dict[str, str] | None = None, **extra: object) -> dict[str, object]:
     return {**config.from_variables(config.KafkaSettings, env or dict(os.environ)).client_config(), **extra}
+
+
+def metrics_text(url: str) -> str:
+    """A service's /metrics, read once: the callers take every value they need from one reading."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read().decode()
 
 
 def wait_for(condition, what: str, timeout: float = 120) -> None:
